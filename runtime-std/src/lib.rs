@@ -1,0 +1,28 @@
+//! # glue-std
+//!
+//! The blocking runtime of glue-rs: a thread per connection drives the sans-IO state machines
+//! of [`glue_protocol`], with `set_read_timeout` derived from their `poll_timeout`. Same API
+//! shape as `glue-tokio`, without async.
+//!
+//! ```no_run
+//! use glue_std::ws::{WsServer, ServerConfig};
+//!
+//! let server = WsServer::bind("127.0.0.1:9001", ServerConfig::default())?;
+//! server.serve(|mut ws| {
+//!     // echo every message
+//!     while let Some(Ok(msg)) = ws.recv() {
+//!         if ws.send(msg).is_err() {
+//!             break;
+//!         }
+//!     }
+//! })?;
+//! # Ok::<(), std::io::Error>(())
+//! ```
+#![warn(missing_docs)]
+
+mod error;
+pub mod ws;
+
+pub use error::Error;
+pub use glue_protocol as protocol;
+pub use glue_protocol::rand::OsEntropy;

@@ -1,0 +1,164 @@
+//! Blocking WebSocket server: a thread per connection.
+
+use super::WebSocket;
+use crate::Error;
+use glue_protocol::http::{parse_request_head, Limits};
+use glue_protocol::ws::handshake::{reject, ServerHandshake};
+use glue_protocol::ws::{Config, Connection};
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The upgrade request being accepted (path, headers, origin, offered subprotocols).
+pub type Handshake = ServerHandshake;
+
+/// Decides on an upgrade: `Ok(subprotocol)` accepts, `Err(status)` refuses with that HTTP
+/// status.
+pub type HandshakeCheck = dyn Fn(&Handshake) -> Result<Option<String>, u16> + Send + Sync;
+
+/// Stack size of connection threads: the loop needs little (a 16 KiB read buffer).
+const THREAD_STACK: usize = 128 * 1024;
+
+/// Server settings.
+#[derive(Clone)]
+pub struct ServerConfig {
+    /// WebSocket limits and timers for each connection.
+    pub ws: Config,
+    /// HTTP limits for the upgrade request.
+    pub limits: Limits,
+    /// Time allowed for a client to send its upgrade request. Default 10 s.
+    pub handshake_timeout: Duration,
+    /// Accept/refuse callback; `None` accepts every valid upgrade without a subprotocol.
+    pub check: Option<Arc<HandshakeCheck>>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            ws: Config::default(),
+            limits: Limits::default(),
+            handshake_timeout: Duration::from_secs(10),
+            check: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("ws", &self.ws)
+            .field("limits", &self.limits)
+            .field("handshake_timeout", &self.handshake_timeout)
+            .field("check", &self.check.is_some())
+            .finish()
+    }
+}
+
+/// A listening WebSocket server.
+#[derive(Debug)]
+pub struct WsServer {
+    listener: TcpListener,
+    config: Arc<ServerConfig>,
+}
+
+impl WsServer {
+    /// Binds a listener.
+    pub fn bind(addr: impl ToSocketAddrs, config: ServerConfig) -> io::Result<Self> {
+        Ok(WsServer { listener: TcpListener::bind(addr)?, config: Arc::new(config) })
+    }
+
+    /// Wraps an existing listener.
+    pub fn from_listener(listener: TcpListener, config: ServerConfig) -> Self {
+        WsServer { listener, config: Arc::new(config) }
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Accepts connections forever, running `handler` on a thread per accepted WebSocket.
+    pub fn serve<F>(self, handler: F) -> io::Result<()>
+    where
+        F: Fn(WebSocket) + Send + Sync + 'static,
+    {
+        let handler = Arc::new(handler);
+        loop {
+            let stream = match self.listener.accept() {
+                Ok((s, _)) => s,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!("accept failed: {e}");
+                    std::thread::sleep(Duration::from_millis(50));
+                    continue;
+                }
+            };
+            let config = self.config.clone();
+            let handler = handler.clone();
+            let spawned = std::thread::Builder::new().stack_size(THREAD_STACK).spawn(move || {
+                if let Ok(ws) = accept(stream, &config) {
+                    handler(ws);
+                }
+            });
+            if let Err(e) = spawned {
+                tracing::warn!("cannot spawn a connection thread: {e}");
+            }
+        }
+    }
+}
+
+/// Runs the server side of the handshake on an accepted TCP stream.
+pub fn accept(mut stream: TcpStream, config: &ServerConfig) -> Result<WebSocket, Error> {
+    let _ = stream.set_nodelay(true);
+    let deadline = Instant::now() + config.handshake_timeout;
+    let mut buf = Vec::with_capacity(512);
+    let mut chunk = [0u8; 1024];
+    let (head, rest) = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(Error::Timeout);
+        }
+        stream.set_read_timeout(Some(left))?;
+        let n = match stream.read(&mut chunk) {
+            Ok(0) => return Err(Error::Closed),
+            Ok(n) => n,
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                return Err(Error::Timeout)
+            }
+            Err(e) => return Err(e.into()),
+        };
+        buf.extend_from_slice(&chunk[..n]);
+        match parse_request_head(&buf, &config.limits) {
+            Ok(Some((head, n))) => break (head, buf.split_off(n)),
+            Ok(None) => {}
+            Err(e) => {
+                let _ = stream.write_all(&reject(e.status(), &e.to_string()));
+                return Err(e.into());
+            }
+        }
+    };
+    stream.set_read_timeout(None)?;
+    let handshake = match ServerHandshake::from_request(head) {
+        Ok(h) => h,
+        Err(e) => {
+            let _ = stream.write_all(&reject(e.status(), &e.to_string()));
+            return Err(e.into());
+        }
+    };
+    let protocol = match &config.check {
+        Some(check) => match check(&handshake) {
+            Ok(p) => p,
+            Err(status) => {
+                let _ = stream.write_all(&reject(status, ""));
+                return Err(Error::Closed);
+            }
+        },
+        None => None,
+    };
+    stream.write_all(&handshake.accept(protocol.as_deref()))?;
+    let now = Instant::now();
+    let mut conn = Connection::server(config.ws.clone(), now);
+    conn.handle_data(now, &rest);
+    Ok(WebSocket::new(conn, stream)?)
+}

@@ -1,0 +1,225 @@
+//! The user-facing blocking WebSocket.
+
+use crate::Error;
+use glue_protocol::ws::{CloseCode, CloseReason, Connection, Event, Message};
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+const READ_BUF: usize = 16 * 1024;
+/// Longest blocking read while another thread may have changed the deadlines.
+const MAX_WAIT_WITH_SENDERS: Duration = Duration::from_millis(250);
+
+struct Inner {
+    conn: Connection,
+    /// The write half; written only while the lock is held, so frames never interleave.
+    writer: TcpStream,
+    shut_down: bool,
+}
+
+impl Inner {
+    /// Writes all pending output; shuts the socket down once the machine is terminated.
+    fn flush(&mut self) -> io::Result<()> {
+        while let Some(bytes) = self.conn.poll_transmit() {
+            if self.shut_down {
+                continue;
+            }
+            if let Err(e) = self.writer.write_all(&bytes) {
+                self.shut_down = true;
+                self.conn.handle_eof(Instant::now());
+                return Err(e);
+            }
+        }
+        if self.conn.is_terminated() && !self.shut_down {
+            self.shut_down = true;
+            let _ = self.writer.shutdown(Shutdown::Both);
+        }
+        Ok(())
+    }
+}
+
+struct Shared {
+    inner: Mutex<Inner>,
+    has_senders: AtomicBool,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// An open WebSocket connection. Its owner calls [`recv`](Self::recv), which drives the
+/// connection (reads, answers pings, keep-alive and close timers); other threads send through a
+/// [`WsSender`].
+pub struct WebSocket {
+    shared: Arc<Shared>,
+    reader: TcpStream,
+    close_reason: Option<CloseReason>,
+    peer: Option<SocketAddr>,
+}
+
+impl std::fmt::Debug for WebSocket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebSocket").field("peer", &self.peer).finish_non_exhaustive()
+    }
+}
+
+impl WebSocket {
+    pub(crate) fn new(conn: Connection, stream: TcpStream) -> io::Result<Self> {
+        let peer = stream.peer_addr().ok();
+        let writer = stream.try_clone()?;
+        Ok(WebSocket {
+            shared: Arc::new(Shared {
+                inner: Mutex::new(Inner { conn, writer, shut_down: false }),
+                has_senders: AtomicBool::new(false),
+            }),
+            reader: stream,
+            close_reason: None,
+            peer,
+        })
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
+        self.peer
+    }
+
+    /// Why the connection closed, once it has.
+    pub fn close_reason(&self) -> Option<&CloseReason> {
+        self.close_reason.as_ref()
+    }
+
+    /// A handle other threads can send through (`Clone + Send + Sync`).
+    pub fn sender(&self) -> WsSender {
+        self.shared.has_senders.store(true, Ordering::Relaxed);
+        WsSender { shared: self.shared.clone() }
+    }
+
+    /// Blocks for the next message; `None` once the connection is closed (see
+    /// [`close_reason`](Self::close_reason)). An `Err` is an I/O error on the socket.
+    pub fn recv(&mut self) -> Option<Result<Message, Error>> {
+        self.recv_until(None).and_then(|r| r.transpose())
+    }
+
+    /// Like [`recv`](Self::recv), giving up after `timeout` with `Some(Ok(None))`.
+    pub fn recv_timeout(&mut self, timeout: Duration) -> Option<Result<Option<Message>, Error>> {
+        self.recv_until(Some(Instant::now() + timeout))
+    }
+
+    fn recv_until(&mut self, until: Option<Instant>) -> Option<Result<Option<Message>, Error>> {
+        let mut buf = [0u8; READ_BUF];
+        loop {
+            let deadline = {
+                let mut inner = self.shared.lock();
+                while let Some(event) = inner.conn.poll_event() {
+                    match event {
+                        Event::Message(m) => {
+                            let _ = inner.flush();
+                            return Some(Ok(Some(m)));
+                        }
+                        Event::Closed(reason) => self.close_reason = Some(reason),
+                        Event::Ping(_) | Event::Pong(_) => {}
+                    }
+                }
+                if let Err(e) = inner.flush() {
+                    if self.close_reason.is_none() {
+                        return Some(Err(e.into()));
+                    }
+                }
+                if inner.shut_down {
+                    return None;
+                }
+                inner.conn.poll_timeout()
+            };
+            let now = Instant::now();
+            if until.is_some_and(|u| u <= now) {
+                return Some(Ok(None));
+            }
+            let mut wait = [deadline, until].into_iter().flatten().min().map(|d| d - now.min(d));
+            if self.shared.has_senders.load(Ordering::Relaxed) {
+                wait = Some(wait.map_or(MAX_WAIT_WITH_SENDERS, |w| w.min(MAX_WAIT_WITH_SENDERS)));
+            }
+            let wait = wait.map(|w| w.max(Duration::from_millis(1)));
+            if self.reader.set_read_timeout(wait).is_err() {
+                self.shared.lock().conn.handle_eof(Instant::now());
+                continue;
+            }
+            let result = self.reader.read(&mut buf);
+            let mut inner = self.shared.lock();
+            let now = Instant::now();
+            match result {
+                Ok(0) => inner.conn.handle_eof(now),
+                Ok(n) => inner.conn.handle_data(now, &buf[..n]),
+                Err(e)
+                    if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) =>
+                {
+                    inner.conn.handle_timeout(now)
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => inner.conn.handle_eof(now),
+            }
+        }
+    }
+
+    /// Sends a message and writes it out.
+    pub fn send(&mut self, message: impl Into<Message>) -> Result<(), Error> {
+        send(&self.shared, message.into())
+    }
+
+    /// Sends a ping; the pong is consumed by [`recv`](Self::recv).
+    pub fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
+        let mut inner = self.shared.lock();
+        inner.conn.ping(Instant::now(), payload)?;
+        inner.flush()?;
+        Ok(())
+    }
+
+    /// Starts the closing handshake and blocks until it completes (or times out), discarding
+    /// messages that arrive meanwhile.
+    pub fn close(&mut self, code: Option<CloseCode>, reason: &str) -> Result<(), Error> {
+        {
+            let mut inner = self.shared.lock();
+            inner.conn.close(Instant::now(), code, reason)?;
+            inner.flush()?;
+        }
+        while self.recv().is_some() {}
+        Ok(())
+    }
+}
+
+fn send(shared: &Shared, message: Message) -> Result<(), Error> {
+    let mut inner = shared.lock();
+    inner.conn.send(Instant::now(), message)?;
+    inner.flush()?;
+    Ok(())
+}
+
+/// Sends on a [`WebSocket`] from any thread. Cheap to clone.
+#[derive(Clone)]
+pub struct WsSender {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for WsSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WsSender").finish_non_exhaustive()
+    }
+}
+
+impl WsSender {
+    /// Sends a message and writes it out.
+    pub fn send(&self, message: impl Into<Message>) -> Result<(), Error> {
+        send(&self.shared, message.into())
+    }
+
+    /// Starts the closing handshake (the owner's `recv` completes it).
+    pub fn close(&self, code: Option<CloseCode>, reason: &str) -> Result<(), Error> {
+        let mut inner = self.shared.lock();
+        inner.conn.close(Instant::now(), code, reason)?;
+        inner.flush()?;
+        Ok(())
+    }
+}

@@ -1,0 +1,155 @@
+//! The one generic driver: moves bytes between a stream and any [`Machine`].
+
+use glue_protocol::Machine;
+use std::cell::RefCell;
+use std::future::{poll_fn, Future};
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::time::Sleep;
+
+const READ_BUF: usize = 64 * 1024;
+
+thread_local! {
+    /// One read buffer per worker thread: an idle connection holds none.
+    static READ_BUFFER: RefCell<Box<[u8]>> = RefCell::new(vec![0u8; READ_BUF].into_boxed_slice());
+}
+
+/// What woke the driver up.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Wake<C> {
+    /// Input was fed to the machine (data, EOF, or a deadline).
+    Machine,
+    /// A command arrived from another task.
+    Command(C),
+    /// The command channel closed (all senders dropped).
+    CommandsClosed,
+}
+
+/// Drives a sans-IO [`Machine`] over an async byte stream.
+///
+/// Owned by the connection's task; there is no other task and no per-connection timer task.
+#[derive(Debug)]
+pub struct Driver<M, S> {
+    /// The state machine.
+    pub machine: M,
+    stream: S,
+    sleep: Option<Pin<Box<Sleep>>>,
+    eof: bool,
+    shut_down: bool,
+}
+
+impl<M: Machine, S: AsyncRead + AsyncWrite + Unpin> Driver<M, S> {
+    /// Wraps a machine and its stream.
+    pub fn new(machine: M, stream: S) -> Self {
+        Driver { machine, stream, sleep: None, eof: false, shut_down: false }
+    }
+
+    /// The stream.
+    pub fn stream(&self) -> &S {
+        &self.stream
+    }
+
+    /// Writes everything the machine wants written; shuts the stream down once the machine is
+    /// terminated.
+    pub async fn flush(&mut self) -> io::Result<()> {
+        while let Some(bytes) = self.machine.poll_transmit() {
+            if self.shut_down {
+                continue;
+            }
+            if let Err(e) = self.stream.write_all(&bytes).await {
+                self.shut_down = true;
+                self.machine.handle_eof(Instant::now());
+                return Err(e);
+            }
+        }
+        if self.machine.is_terminated() && !self.shut_down {
+            self.shut_down = true;
+            let _ = self.stream.shutdown().await;
+        }
+        Ok(())
+    }
+
+    /// Whether the stream has been shut down (nothing more will happen).
+    pub fn is_shut_down(&self) -> bool {
+        self.shut_down
+    }
+
+    /// Waits for input (bytes, EOF, a deadline) or a command from `commands`, feeds input to
+    /// the machine, and returns what happened. Call [`flush`](Self::flush) and drain events
+    /// afterwards.
+    pub async fn wait<C>(
+        &mut self,
+        mut commands: Option<&mut tokio::sync::mpsc::Receiver<C>>,
+    ) -> Wake<C> {
+        poll_fn(|cx| self.poll_wait(cx, commands.as_deref_mut())).await
+    }
+
+    fn poll_wait<C>(
+        &mut self,
+        cx: &mut Context<'_>,
+        commands: Option<&mut tokio::sync::mpsc::Receiver<C>>,
+    ) -> Poll<Wake<C>> {
+        // Deadline.
+        match self.machine.poll_timeout() {
+            Some(deadline) => {
+                let deadline = tokio::time::Instant::from_std(deadline);
+                match &mut self.sleep {
+                    Some(s) if s.deadline() == deadline => {}
+                    Some(s) => s.as_mut().reset(deadline),
+                    None => self.sleep = Some(Box::pin(tokio::time::sleep_until(deadline))),
+                }
+                if let Some(s) = &mut self.sleep {
+                    if s.as_mut().poll(cx).is_ready() {
+                        self.sleep = None;
+                        self.machine.handle_timeout(Instant::now());
+                        return Poll::Ready(Wake::Machine);
+                    }
+                }
+            }
+            None => self.sleep = None,
+        }
+        // Commands.
+        if let Some(rx) = commands {
+            match rx.poll_recv(cx) {
+                Poll::Ready(Some(c)) => return Poll::Ready(Wake::Command(c)),
+                Poll::Ready(None) => return Poll::Ready(Wake::CommandsClosed),
+                Poll::Pending => {}
+            }
+        }
+        // Input.
+        if self.eof || self.shut_down || !self.machine.wants_read() {
+            return Poll::Pending;
+        }
+        let stream = Pin::new(&mut self.stream);
+        let machine = &mut self.machine;
+        let result = READ_BUFFER.with(|buf| {
+            let mut buf = buf.borrow_mut();
+            let mut rb = ReadBuf::new(&mut buf[..]);
+            match stream.poll_read(cx, &mut rb) {
+                Poll::Ready(Ok(())) => {
+                    let n = rb.filled().len();
+                    if n == 0 {
+                        Poll::Ready(false)
+                    } else {
+                        machine.handle_data(Instant::now(), rb.filled());
+                        Poll::Ready(true)
+                    }
+                }
+                Poll::Ready(Err(_)) => Poll::Ready(false),
+                Poll::Pending => Poll::Pending,
+            }
+        });
+        match result {
+            Poll::Ready(true) => Poll::Ready(Wake::Machine),
+            Poll::Ready(false) => {
+                self.eof = true;
+                self.machine.handle_eof(Instant::now());
+                Poll::Ready(Wake::Machine)
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}

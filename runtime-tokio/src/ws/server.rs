@@ -1,0 +1,158 @@
+//! WebSocket server: accept loop and the server side of the handshake.
+
+use super::WebSocket;
+use crate::Error;
+use glue_protocol::http::{parse_request_head, Limits};
+use glue_protocol::ws::handshake::{reject, ServerHandshake};
+use glue_protocol::ws::{Config, Connection};
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
+
+/// The upgrade request being accepted (path, headers, origin, offered subprotocols).
+pub type Handshake = ServerHandshake;
+
+/// Decides on an upgrade: `Ok(subprotocol)` accepts, `Err(status)` refuses with that HTTP
+/// status.
+pub type HandshakeCheck = dyn Fn(&Handshake) -> Result<Option<String>, u16> + Send + Sync;
+
+/// Server settings.
+#[derive(Clone)]
+pub struct ServerConfig {
+    /// WebSocket limits and timers for each connection.
+    pub ws: Config,
+    /// HTTP limits for the upgrade request.
+    pub limits: Limits,
+    /// Time allowed for a client to send its upgrade request. Default 10 s.
+    pub handshake_timeout: Duration,
+    /// Accept/refuse callback; `None` accepts every valid upgrade without a subprotocol.
+    pub check: Option<Arc<HandshakeCheck>>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            ws: Config::default(),
+            limits: Limits::default(),
+            handshake_timeout: Duration::from_secs(10),
+            check: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("ws", &self.ws)
+            .field("limits", &self.limits)
+            .field("handshake_timeout", &self.handshake_timeout)
+            .field("check", &self.check.is_some())
+            .finish()
+    }
+}
+
+/// A listening WebSocket server.
+#[derive(Debug)]
+pub struct WsServer {
+    listener: TcpListener,
+    config: Arc<ServerConfig>,
+}
+
+impl WsServer {
+    /// Binds a listener.
+    pub async fn bind(addr: impl ToSocketAddrs, config: ServerConfig) -> io::Result<Self> {
+        Ok(WsServer { listener: TcpListener::bind(addr).await?, config: Arc::new(config) })
+    }
+
+    /// Wraps an existing listener.
+    pub fn from_listener(listener: TcpListener, config: ServerConfig) -> Self {
+        WsServer { listener, config: Arc::new(config) }
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Accepts connections forever, running `handler` in a task per accepted WebSocket.
+    pub async fn serve<F, Fut>(self, handler: F) -> io::Result<()>
+    where
+        F: Fn(WebSocket) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let handler = Arc::new(handler);
+        loop {
+            let (stream, _) = match self.listener.accept().await {
+                Ok(s) => s,
+                Err(e) if is_transient(&e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let config = self.config.clone();
+            let handler = handler.clone();
+            tokio::spawn(async move {
+                if let Ok(ws) = accept(stream, &config).await {
+                    handler(ws).await;
+                }
+            });
+        }
+    }
+}
+
+fn is_transient(e: &io::Error) -> bool {
+    !matches!(e.kind(), io::ErrorKind::InvalidInput | io::ErrorKind::Unsupported)
+}
+
+/// Runs the server side of the handshake on an accepted TCP stream.
+pub async fn accept(mut stream: TcpStream, config: &ServerConfig) -> Result<WebSocket, Error> {
+    let _ = stream.set_nodelay(true);
+    let read_head = async {
+        let mut buf = Vec::with_capacity(512);
+        loop {
+            if stream.read_buf(&mut buf).await? == 0 {
+                return Err(Error::Closed);
+            }
+            match parse_request_head(&buf, &config.limits) {
+                Ok(Some((head, n))) => return Ok((head, buf.split_off(n))),
+                Ok(None) => {}
+                Err(e) => {
+                    let _ = stream.write_all(&reject(e.status(), &e.to_string())).await;
+                    return Err(e.into());
+                }
+            }
+        }
+    };
+    let (head, rest) = tokio::time::timeout(config.handshake_timeout, read_head)
+        .await
+        .map_err(|_| Error::Timeout)??;
+    let handshake = match ServerHandshake::from_request(head) {
+        Ok(h) => h,
+        Err(e) => {
+            let _ = stream.write_all(&reject(e.status(), &e.to_string())).await;
+            return Err(e.into());
+        }
+    };
+    let protocol = match &config.check {
+        Some(check) => match check(&handshake) {
+            Ok(p) => p,
+            Err(status) => {
+                let _ = stream.write_all(&reject(status, "")).await;
+                return Err(Error::Closed);
+            }
+        },
+        None => None,
+    };
+    stream.write_all(&handshake.accept(protocol.as_deref())).await?;
+    let now = Instant::now();
+    let mut conn = Connection::server(config.ws.clone(), now);
+    conn.handle_data(now, &rest);
+    Ok(WebSocket::new(conn, stream))
+}
