@@ -2,7 +2,7 @@
 
 use super::WebSocket;
 use crate::Error;
-use glue_protocol::http::{parse_request_head, Limits};
+use glue_protocol::http::{parse_request_head, Limits, RequestHead};
 use glue_protocol::ws::handshake::{reject, ServerHandshake};
 use glue_protocol::ws::{Config, Connection};
 use std::io::{self, Read, Write};
@@ -111,10 +111,22 @@ impl WsServer {
 /// Runs the server side of the handshake on an accepted TCP stream.
 pub fn accept(mut stream: TcpStream, config: &ServerConfig) -> Result<WebSocket, Error> {
     let _ = stream.set_nodelay(true);
+    let (head, rest) = read_request(&mut stream, config)?;
+    upgrade(stream, head, &rest, config)
+}
+
+/// Reads one request head from `stream` (within the handshake timeout and head limits),
+/// answering a malformed or oversized head with its status. Returns the head and the bytes
+/// that followed it. With [`upgrade`], this is the entry point for embedding: serve your own
+/// HTTP on the connection and hand upgrade requests to glue.
+pub fn read_request(
+    stream: &mut TcpStream,
+    config: &ServerConfig,
+) -> Result<(RequestHead, Vec<u8>), Error> {
     let deadline = Instant::now() + config.handshake_timeout;
     let mut buf = Vec::with_capacity(512);
     let mut chunk = [0u8; 1024];
-    let (head, rest) = loop {
+    let result = loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Err(Error::Timeout);
@@ -139,6 +151,18 @@ pub fn accept(mut stream: TcpStream, config: &ServerConfig) -> Result<WebSocket,
         }
     };
     stream.set_read_timeout(None)?;
+    Ok(result)
+}
+
+/// Completes a WebSocket upgrade for a request head already read from `stream`; `rest` are
+/// the bytes read after the head. Refuses invalid upgrades (and those `config.check`
+/// refuses) with their HTTP status.
+pub fn upgrade(
+    mut stream: TcpStream,
+    head: RequestHead,
+    rest: &[u8],
+    config: &ServerConfig,
+) -> Result<WebSocket, Error> {
     let handshake = match ServerHandshake::from_request(head) {
         Ok(h) => h,
         Err(e) => {
@@ -159,6 +183,6 @@ pub fn accept(mut stream: TcpStream, config: &ServerConfig) -> Result<WebSocket,
     stream.write_all(&handshake.accept(protocol.as_deref()))?;
     let now = Instant::now();
     let mut conn = Connection::server(config.ws.clone(), now);
-    conn.handle_data(now, &rest);
+    conn.handle_data(now, rest);
     Ok(WebSocket::new(conn, stream)?)
 }

@@ -2,7 +2,7 @@
 
 use super::WebSocket;
 use crate::Error;
-use glue_protocol::http::{parse_request_head, Limits};
+use glue_protocol::http::{parse_request_head, Limits, RequestHead};
 use glue_protocol::ws::handshake::{reject, ServerHandshake};
 use glue_protocol::ws::{Config, Connection};
 use std::future::Future;
@@ -114,6 +114,18 @@ fn is_transient(e: &io::Error) -> bool {
 /// Runs the server side of the handshake on an accepted TCP stream.
 pub async fn accept(mut stream: TcpStream, config: &ServerConfig) -> Result<WebSocket, Error> {
     let _ = stream.set_nodelay(true);
+    let (head, rest) = read_request(&mut stream, config).await?;
+    upgrade(stream, head, &rest, config).await
+}
+
+/// Reads one request head from `stream` (within the handshake timeout and head limits),
+/// answering a malformed or oversized head with its status. Returns the head and the bytes
+/// that followed it. With [`upgrade`], this is the entry point for embedding: serve your own
+/// HTTP on the connection and hand upgrade requests to glue.
+pub async fn read_request(
+    stream: &mut TcpStream,
+    config: &ServerConfig,
+) -> Result<(RequestHead, Vec<u8>), Error> {
     let read_head = async {
         let mut buf = Vec::with_capacity(512);
         loop {
@@ -130,9 +142,18 @@ pub async fn accept(mut stream: TcpStream, config: &ServerConfig) -> Result<WebS
             }
         }
     };
-    let (head, rest) = tokio::time::timeout(config.handshake_timeout, read_head)
-        .await
-        .map_err(|_| Error::Timeout)??;
+    tokio::time::timeout(config.handshake_timeout, read_head).await.map_err(|_| Error::Timeout)?
+}
+
+/// Completes a WebSocket upgrade for a request head already read from `stream`; `rest` are
+/// the bytes read after the head. Refuses invalid upgrades (and those `config.check`
+/// refuses) with their HTTP status.
+pub async fn upgrade(
+    mut stream: TcpStream,
+    head: RequestHead,
+    rest: &[u8],
+    config: &ServerConfig,
+) -> Result<WebSocket, Error> {
     let handshake = match ServerHandshake::from_request(head) {
         Ok(h) => h,
         Err(e) => {
@@ -153,6 +174,6 @@ pub async fn accept(mut stream: TcpStream, config: &ServerConfig) -> Result<WebS
     stream.write_all(&handshake.accept(protocol.as_deref())).await?;
     let now = Instant::now();
     let mut conn = Connection::server(config.ws.clone(), now);
-    conn.handle_data(now, &rest);
+    conn.handle_data(now, rest);
     Ok(WebSocket::new(conn, stream))
 }
