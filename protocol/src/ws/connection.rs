@@ -309,6 +309,10 @@ impl Connection {
 
     /// A deadline from [`poll_timeout`](Self::poll_timeout) passed. Early calls do nothing.
     pub fn handle_timeout(&mut self, now: Instant) {
+        // Terminated: no deadline is pending (see `poll_timeout`) and input is ignored.
+        if self.terminated {
+            return;
+        }
         if self.expired(Timer::Close, now) {
             self.terminated = true;
             self.read_closed = true;
@@ -602,7 +606,7 @@ impl Connection {
     }
 
     /// Starts the closing handshake. `code` `None` sends an empty close frame (then `reason`
-    /// must be empty). Incoming messages are still delivered until the peer's close frame.
+    /// must be empty: [`UsageError::ReasonWithoutCode`]). Incoming messages are still delivered until the peer's close frame.
     pub fn close(
         &mut self,
         now: Instant,
@@ -620,7 +624,10 @@ impl Connection {
         if reason.len() > 123 {
             return Err(UsageError::CloseReasonTooLong(reason.len()));
         }
-        let reason = if code.is_some() { reason.to_owned() } else { String::new() };
+        if code.is_none() && !reason.is_empty() {
+            return Err(UsageError::ReasonWithoutCode);
+        }
+        let reason = reason.to_owned();
         self.queue_close(CloseFrame { code, reason });
         self.state = State::Closing;
         self.timers[Timer::Ping as usize] = None;

@@ -61,9 +61,6 @@ pub enum ProtocolError {
         /// The configured limit.
         limit: usize,
     },
-    /// Data frames arrived after the peer's close frame.
-    #[error("data after close frame")]
-    DataAfterClose,
 }
 
 impl ProtocolError {
@@ -94,6 +91,9 @@ pub enum UsageError {
     /// A close code that may not be sent (see [`CloseCode::is_sendable`]).
     #[error("close code {0} may not be sent")]
     InvalidCloseCode(u16),
+    /// A close reason without a close code (an empty close frame has no reason).
+    #[error("a close reason needs a close code")]
+    ReasonWithoutCode,
     /// A close reason longer than 123 bytes.
     #[error("close reason of {0} bytes (max 123)")]
     CloseReasonTooLong(usize),

@@ -218,6 +218,8 @@ impl WsUrl {
         } else {
             return Err(HandshakeError::InvalidUrl("scheme must be ws:// or wss://"));
         };
+        // A fragment means nothing in a WebSocket URL (RFC 6455 §3), wherever it starts.
+        let rest = rest.split('#').next().unwrap_or_default();
         let (authority, resource) = match rest.find(['/', '?']) {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, "/"),
