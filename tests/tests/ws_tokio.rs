@@ -60,7 +60,10 @@ async fn server_initiated_close_reaches_client() {
     assert!(timeout(LIMIT, ws.recv()).await.unwrap().is_none());
     assert_eq!(
         ws.close_reason(),
-        Some(&CloseReason::Remote(CloseFrame { code: Some(CloseCode(4000)), reason: "bye".into() }))
+        Some(&CloseReason::Remote(CloseFrame {
+            code: Some(CloseCode(4000)),
+            reason: "bye".into()
+        }))
     );
 }
 
@@ -131,8 +134,10 @@ async fn keep_alive_drops_a_silent_peer() {
 #[tokio::test]
 async fn keep_alive_keeps_a_responsive_peer() {
     let ka = KeepAlive { interval: Duration::from_millis(30), timeout: Duration::from_millis(60) };
-    let config =
-        ServerConfig { ws: Config { keep_alive: Some(ka), ..Config::default() }, ..Default::default() };
+    let config = ServerConfig {
+        ws: Config { keep_alive: Some(ka), ..Config::default() },
+        ..Default::default()
+    };
     let addr = echo_server(config).await;
     let mut ws = connect(&format!("ws://{addr}/")).await.unwrap();
     // recv drives the client (auto-pong) across several keep-alive periods.

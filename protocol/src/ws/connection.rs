@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 /// Payloads at least this large are queued by reference (server role) instead of copied
 /// next to their header.
 const COPY_THRESHOLD: usize = 8 * 1024;
+/// Block size for the fused copy-and-unmask of incoming payloads.
+const UNMASK_BLOCK: usize = 4 * 1024;
 /// Largest up-front reservation for an incoming frame; bigger frames grow as bytes arrive.
 const MAX_RESERVE: u64 = 1 << 20;
 
@@ -429,10 +431,18 @@ impl Connection {
 
     fn consume_payload(&mut self, frame: RxFrame, chunk: &[u8]) -> Result<(), ProtocolError> {
         let buf = if frame.opcode.is_control() { &mut self.ctrl } else { &mut self.msg };
-        let start = buf.len();
-        buf.extend_from_slice(chunk);
-        if let Some(mask) = frame.mask {
-            apply_mask(&mut buf[start..], mask, frame.processed);
+        match frame.mask {
+            // Copy and unmask block by block, so each block is unmasked while still in L1.
+            Some(mask) => {
+                let mut offset = frame.processed;
+                for block in chunk.chunks(UNMASK_BLOCK) {
+                    let start = buf.len();
+                    buf.extend_from_slice(block);
+                    apply_mask(&mut buf[start..], mask, offset);
+                    offset += block.len();
+                }
+            }
+            None => buf.extend_from_slice(chunk),
         }
         if !frame.opcode.is_control() && self.msg_opcode == Some(OpCode::Text) {
             self.utf8.feed(&self.msg).map_err(|()| ProtocolError::InvalidUtf8)?;

@@ -1,7 +1,7 @@
 //! Frame headers (RFC 6455 §5.2) and whole-frame encoding.
 
 use super::mask::apply_mask;
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 
 /// Frame opcode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -124,26 +124,38 @@ impl FrameHeader {
         Some((header, len))
     }
 
-    /// Appends the encoded header to `dst`.
-    pub fn encode(&self, dst: &mut BytesMut) {
-        let b0 = (u8::from(self.fin) << 7) | ((self.rsv & 0x7) << 4) | self.opcode.as_u8();
+    /// Writes the encoded header into `out`, returning its length.
+    pub fn write_to(&self, out: &mut [u8; MAX_HEADER_LEN]) -> usize {
         let mask_bit = if self.mask.is_some() { 0x80 } else { 0 };
-        dst.reserve(MAX_HEADER_LEN);
-        dst.put_u8(b0);
-        match self.payload_len {
-            n if n < 126 => dst.put_u8(mask_bit | n as u8),
+        out[0] = (u8::from(self.fin) << 7) | ((self.rsv & 0x7) << 4) | self.opcode.as_u8();
+        let mut pos = match self.payload_len {
+            n if n < 126 => {
+                out[1] = mask_bit | n as u8;
+                2
+            }
             n if n <= u64::from(u16::MAX) => {
-                dst.put_u8(mask_bit | 126);
-                dst.put_u16(n as u16);
+                out[1] = mask_bit | 126;
+                out[2..4].copy_from_slice(&(n as u16).to_be_bytes());
+                4
             }
             n => {
-                dst.put_u8(mask_bit | 127);
-                dst.put_u64(n);
+                out[1] = mask_bit | 127;
+                out[2..10].copy_from_slice(&n.to_be_bytes());
+                10
             }
-        }
+        };
         if let Some(m) = self.mask {
-            dst.put_slice(&m);
+            out[pos..pos + 4].copy_from_slice(&m);
+            pos += 4;
         }
+        pos
+    }
+
+    /// Appends the encoded header to `dst`.
+    pub fn encode(&self, dst: &mut BytesMut) {
+        let mut out = [0u8; MAX_HEADER_LEN];
+        let n = self.write_to(&mut out);
+        dst.extend_from_slice(&out[..n]);
     }
 
     /// Encoded length of this header.
@@ -166,10 +178,12 @@ pub fn encode_frame(
     payload: &[u8],
 ) {
     let header = FrameHeader { fin, rsv: 0, opcode, mask, payload_len: payload.len() as u64 };
-    dst.reserve(header.encoded_len() + payload.len());
-    header.encode(dst);
+    let mut head = [0u8; MAX_HEADER_LEN];
+    let n = header.write_to(&mut head);
+    dst.reserve(n + payload.len());
+    dst.extend_from_slice(&head[..n]);
     let start = dst.len();
-    dst.put_slice(payload);
+    dst.extend_from_slice(payload);
     if let Some(m) = mask {
         apply_mask(&mut dst[start..], m, 0);
     }

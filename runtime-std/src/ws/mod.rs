@@ -8,5 +8,7 @@ pub use client::{connect, connect_with, ClientConfig};
 pub use glue_protocol::ws::{
     CloseCode, CloseFrame, CloseReason, Config, KeepAlive, Message, Utf8Bytes,
 };
-pub use server::{accept, read_request, upgrade, Handshake, HandshakeCheck, ServerConfig, WsServer};
+pub use server::{
+    accept, read_request, upgrade, Handshake, HandshakeCheck, ServerConfig, WsServer,
+};
 pub use socket::{WebSocket, WsSender};
