@@ -58,9 +58,11 @@
 #![warn(missing_docs)]
 
 pub mod http;
+pub mod outbox;
 pub mod rand;
 pub mod ws;
 
+pub use outbox::Outbox;
 pub use rand::Entropy;
 
 use bytes::Bytes;

@@ -1,13 +1,13 @@
 //! The one generic driver: moves bytes between a stream and any [`Machine`].
 
-use glue_protocol::Machine;
+use glue_protocol::{Machine, Outbox};
 use std::cell::RefCell;
 use std::future::{poll_fn, Future};
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 
 const READ_BUF: usize = 64 * 1024;
@@ -37,6 +37,7 @@ pub struct Driver<M, S> {
     pub machine: M,
     stream: S,
     sleep: Option<Pin<Box<Sleep>>>,
+    outbox: Outbox,
     eof: bool,
     shut_down: bool,
 }
@@ -44,7 +45,7 @@ pub struct Driver<M, S> {
 impl<M: Machine, S: AsyncRead + AsyncWrite + Unpin> Driver<M, S> {
     /// Wraps a machine and its stream.
     pub fn new(machine: M, stream: S) -> Self {
-        Driver { machine, stream, sleep: None, eof: false, shut_down: false }
+        Driver { machine, stream, sleep: None, outbox: Outbox::new(), eof: false, shut_down: false }
     }
 
     /// The stream.
@@ -52,24 +53,52 @@ impl<M: Machine, S: AsyncRead + AsyncWrite + Unpin> Driver<M, S> {
         &self.stream
     }
 
-    /// Writes everything the machine wants written; shuts the stream down once the machine is
-    /// terminated.
+    /// Writes everything the machine wants written (vectored: a header and its shared payload
+    /// go out in one system call); shuts the stream down once the machine is terminated.
     pub async fn flush(&mut self) -> io::Result<()> {
-        while let Some(bytes) = self.machine.poll_transmit() {
+        poll_fn(|cx| self.poll_flush(cx)).await
+    }
+
+    /// Poll form of [`flush`](Self::flush).
+    pub fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        loop {
+            self.outbox.fill(&mut self.machine);
+            if self.outbox.is_empty() {
+                break;
+            }
             if self.shut_down {
+                self.outbox.clear();
                 continue;
             }
-            if let Err(e) = self.stream.write_all(&bytes).await {
-                self.shut_down = true;
-                self.machine.handle_eof(Instant::now());
-                return Err(e);
+            let slices = self.outbox.io_slices();
+            let stream = Pin::new(&mut self.stream);
+            let written = match self.outbox.chunks() {
+                1 => stream.poll_write(cx, &slices[0]),
+                n => stream.poll_write_vectored(cx, &slices[..n]),
+            };
+            match written {
+                Poll::Ready(Ok(0)) => {
+                    return Poll::Ready(Err(self.write_failed(io::ErrorKind::WriteZero.into())))
+                }
+                Poll::Ready(Ok(n)) => self.outbox.advance(n),
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(self.write_failed(e))),
+                Poll::Pending => return Poll::Pending,
             }
         }
         if self.machine.is_terminated() && !self.shut_down {
+            if Pin::new(&mut self.stream).poll_shutdown(cx).is_pending() {
+                return Poll::Pending;
+            }
             self.shut_down = true;
-            let _ = self.stream.shutdown().await;
         }
-        Ok(())
+        Poll::Ready(Ok(()))
+    }
+
+    fn write_failed(&mut self, e: io::Error) -> io::Error {
+        self.shut_down = true;
+        self.outbox.clear();
+        self.machine.handle_eof(Instant::now());
+        e
     }
 
     /// Whether the stream has been shut down (nothing more will happen).

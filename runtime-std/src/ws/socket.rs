@@ -2,6 +2,7 @@
 
 use crate::Error;
 use glue_protocol::ws::{CloseCode, CloseReason, Connection, Event, Message};
+use glue_protocol::Outbox;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,20 +17,33 @@ struct Inner {
     conn: Connection,
     /// The write half; written only while the lock is held, so frames never interleave.
     writer: TcpStream,
+    outbox: Outbox,
     shut_down: bool,
 }
 
 impl Inner {
-    /// Writes all pending output; shuts the socket down once the machine is terminated.
+    /// Writes all pending output (vectored); shuts the socket down once the machine is
+    /// terminated.
     fn flush(&mut self) -> io::Result<()> {
-        while let Some(bytes) = self.conn.poll_transmit() {
+        loop {
+            self.outbox.fill(&mut self.conn);
+            if self.outbox.is_empty() {
+                break;
+            }
             if self.shut_down {
+                self.outbox.clear();
                 continue;
             }
-            if let Err(e) = self.writer.write_all(&bytes) {
-                self.shut_down = true;
-                self.conn.handle_eof(Instant::now());
-                return Err(e);
+            let slices = self.outbox.io_slices();
+            let written = match self.outbox.chunks() {
+                1 => self.writer.write(&slices[0]),
+                n => self.writer.write_vectored(&slices[..n]),
+            };
+            match written {
+                Ok(0) => return Err(self.write_failed(io::ErrorKind::WriteZero.into())),
+                Ok(n) => self.outbox.advance(n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.write_failed(e)),
             }
         }
         if self.conn.is_terminated() && !self.shut_down {
@@ -37,6 +51,13 @@ impl Inner {
             let _ = self.writer.shutdown(Shutdown::Both);
         }
         Ok(())
+    }
+
+    fn write_failed(&mut self, e: io::Error) -> io::Error {
+        self.shut_down = true;
+        self.outbox.clear();
+        self.conn.handle_eof(Instant::now());
+        e
     }
 }
 
@@ -73,7 +94,7 @@ impl WebSocket {
         let writer = stream.try_clone()?;
         Ok(WebSocket {
             shared: Arc::new(Shared {
-                inner: Mutex::new(Inner { conn, writer, shut_down: false }),
+                inner: Mutex::new(Inner { conn, writer, outbox: Outbox::new(), shut_down: false }),
                 has_senders: AtomicBool::new(false),
             }),
             reader: stream,
