@@ -57,6 +57,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod glue;
 pub mod http;
 pub mod outbox;
 pub mod rand;

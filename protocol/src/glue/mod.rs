@@ -1,0 +1,15 @@
+//! The glue protocol (desertbit/glue 1.9.1, see `shared/spec/glue-protocol.md`): messages of a
+//! two-character command and a payload, carried one per WebSocket text message or AjaxSocket
+//! request/poll.
+//!
+//! This module holds the message codec; the socket, AjaxSocket session and client state
+//! machines build on it.
+
+mod init;
+mod message;
+
+pub use init::{check_client_init, client_init, init_reply, parse_init_reply, InitCheck, Version};
+pub use message::{
+    decode_channel_data, encode_channel_data, utf16_len, Command, GlueError, Message, MAIN_CHANNEL,
+    PROTOCOL_VERSION,
+};
