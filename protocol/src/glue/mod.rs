@@ -7,9 +7,11 @@
 
 mod init;
 mod message;
+mod server_socket;
 
 pub use init::{check_client_init, client_init, init_reply, parse_init_reply, InitCheck, Version};
 pub use message::{
     decode_channel_data, encode_channel_data, utf16_len, Command, GlueError, Message, MAIN_CHANNEL,
     PROTOCOL_VERSION,
 };
+pub use server_socket::{ServerSocket, SocketCloseReason, SocketConfig, SocketEvent, WriteError};
