@@ -5,6 +5,8 @@
 //! This module holds the message codec; the socket, AjaxSocket session and client state
 //! machines build on it.
 
+pub mod ajax;
+pub mod ids;
 mod init;
 mod message;
 mod server_socket;
