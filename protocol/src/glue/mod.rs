@@ -9,6 +9,7 @@ pub mod ajax;
 pub mod ids;
 mod init;
 mod message;
+pub mod routing;
 mod server_socket;
 
 pub use init::{check_client_init, client_init, init_reply, parse_init_reply, InitCheck, Version};
