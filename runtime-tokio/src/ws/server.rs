@@ -98,9 +98,11 @@ impl WsServer {
             };
             let config = self.config.clone();
             let handler = handler.clone();
+            // The handshake runs in a short-lived task; the connection then lives in a task
+            // holding only the handler's future, so an idle connection stays small.
             tokio::spawn(async move {
                 if let Ok(ws) = accept(stream, &config).await {
-                    handler(ws).await;
+                    tokio::spawn(handler(ws));
                 }
             });
         }

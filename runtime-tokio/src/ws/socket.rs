@@ -23,30 +23,27 @@ pub struct WebSocket {
     commands: Option<mpsc::Receiver<Command>>,
     command_tx: Option<mpsc::WeakSender<Command>>,
     close_reason: Option<CloseReason>,
-    peer: Option<SocketAddr>,
 }
 
 impl std::fmt::Debug for WebSocket {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WebSocket").field("peer", &self.peer).finish_non_exhaustive()
+        f.debug_struct("WebSocket").field("peer", &self.peer_addr()).finish_non_exhaustive()
     }
 }
 
 impl WebSocket {
     pub(crate) fn new(conn: Connection, stream: TcpStream) -> Self {
-        let peer = stream.peer_addr().ok();
         WebSocket {
             driver: Driver::new(conn, stream),
             commands: None,
             command_tx: None,
             close_reason: None,
-            peer,
         }
     }
 
     /// The peer's address.
     pub fn peer_addr(&self) -> Option<SocketAddr> {
-        self.peer
+        self.driver.stream().peer_addr().ok()
     }
 
     /// The protocol state machine (read-only view).
