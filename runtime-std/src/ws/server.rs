@@ -17,8 +17,8 @@ pub type Handshake = ServerHandshake;
 /// status.
 pub type HandshakeCheck = dyn Fn(&Handshake) -> Result<Option<String>, u16> + Send + Sync;
 
-/// Stack size of connection threads: the loop needs little (a 16 KiB read buffer).
-const THREAD_STACK: usize = 128 * 1024;
+/// Stack size of connection threads: the loop needs little (a 1 KiB read buffer on the stack).
+const THREAD_STACK: usize = 64 * 1024;
 
 /// Server settings.
 #[derive(Clone)]

@@ -10,13 +10,15 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 const READ_BUF: usize = 16 * 1024;
+const SMALL_READ_BUF: usize = 1024;
 /// Longest blocking read while another thread may have changed the deadlines.
 const MAX_WAIT_WITH_SENDERS: Duration = Duration::from_millis(250);
 
 struct Inner {
     conn: Connection,
-    /// The write half; written only while the lock is held, so frames never interleave.
-    writer: TcpStream,
+    /// The socket (shared with the reader: one descriptor per connection); written only while
+    /// the lock is held, so frames never interleave.
+    writer: Arc<TcpStream>,
     outbox: Outbox,
     shut_down: bool,
 }
@@ -36,8 +38,8 @@ impl Inner {
             }
             let slices = self.outbox.io_slices();
             let written = match self.outbox.chunks() {
-                1 => self.writer.write(&slices[0]),
-                n => self.writer.write_vectored(&slices[..n]),
+                1 => (&*self.writer).write(&slices[0]),
+                n => (&*self.writer).write_vectored(&slices[..n]),
             };
             match written {
                 Ok(0) => return Err(self.write_failed(io::ErrorKind::WriteZero.into())),
@@ -77,7 +79,7 @@ impl Shared {
 /// [`WsSender`].
 pub struct WebSocket {
     shared: Arc<Shared>,
-    reader: TcpStream,
+    reader: Arc<TcpStream>,
     close_reason: Option<CloseReason>,
     peer: Option<SocketAddr>,
 }
@@ -91,7 +93,8 @@ impl std::fmt::Debug for WebSocket {
 impl WebSocket {
     pub(crate) fn new(conn: Connection, stream: TcpStream) -> io::Result<Self> {
         let peer = stream.peer_addr().ok();
-        let writer = stream.try_clone()?;
+        let stream = Arc::new(stream);
+        let writer = stream.clone();
         Ok(WebSocket {
             shared: Arc::new(Shared {
                 inner: Mutex::new(Inner { conn, writer, outbox: Outbox::new(), shut_down: false }),
@@ -131,7 +134,10 @@ impl WebSocket {
     }
 
     fn recv_until(&mut self, until: Option<Instant>) -> Option<Result<Option<Message>, Error>> {
-        let mut buf = [0u8; READ_BUF];
+        // Idle connections block in `read` with a small stack buffer; a read that fills it
+        // switches to a heap buffer for the burst, freed when the burst ends.
+        let mut small = [0u8; SMALL_READ_BUF];
+        let mut big: Vec<u8> = Vec::new();
         loop {
             let deadline = {
                 let mut inner = self.shared.lock();
@@ -168,12 +174,21 @@ impl WebSocket {
                 self.shared.lock().conn.handle_eof(Instant::now());
                 continue;
             }
-            let result = self.reader.read(&mut buf);
+            let buf: &mut [u8] = if big.is_empty() { &mut small } else { &mut big };
+            let result = (&*self.reader).read(buf);
             let mut inner = self.shared.lock();
             let now = Instant::now();
             match result {
                 Ok(0) => inner.conn.handle_eof(now),
-                Ok(n) => inner.conn.handle_data(now, &buf[..n]),
+                Ok(n) => {
+                    let full = n == buf.len();
+                    inner.conn.handle_data(now, &buf[..n]);
+                    if big.is_empty() && full {
+                        big = vec![0; READ_BUF];
+                    } else if !big.is_empty() && n < SMALL_READ_BUF {
+                        big = Vec::new();
+                    }
+                }
                 Err(e)
                     if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) =>
                 {
