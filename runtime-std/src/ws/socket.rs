@@ -80,6 +80,8 @@ impl Shared {
 pub struct WebSocket {
     shared: Arc<Shared>,
     reader: Arc<TcpStream>,
+    /// The read timeout last set on the socket.
+    read_timeout: Option<Option<Duration>>,
     close_reason: Option<CloseReason>,
     peer: Option<SocketAddr>,
 }
@@ -101,6 +103,7 @@ impl WebSocket {
                 has_senders: AtomicBool::new(false),
             }),
             reader: stream,
+            read_timeout: None,
             close_reason: None,
             peer,
         })
@@ -170,7 +173,10 @@ impl WebSocket {
                 wait = Some(wait.map_or(MAX_WAIT_WITH_SENDERS, |w| w.min(MAX_WAIT_WITH_SENDERS)));
             }
             let wait = wait.map(|w| w.max(Duration::from_millis(1)));
-            if self.reader.set_read_timeout(wait).is_err() {
+            // A setsockopt per read only when the timeout changes.
+            if self.read_timeout != Some(wait) && self.reader.set_read_timeout(wait).is_ok() {
+                self.read_timeout = Some(wait);
+            } else if self.read_timeout != Some(wait) {
                 self.shared.lock().conn.handle_eof(Instant::now());
                 continue;
             }
