@@ -9,6 +9,7 @@ pub mod ajax;
 pub mod ids;
 mod init;
 mod message;
+pub mod registry;
 pub mod routing;
 mod server_socket;
 
