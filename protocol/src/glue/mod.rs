@@ -6,6 +6,7 @@
 //! machines build on it.
 
 pub mod ajax;
+mod client;
 pub mod ids;
 mod init;
 mod message;
@@ -13,6 +14,9 @@ pub mod registry;
 pub mod routing;
 mod server_socket;
 
+pub use client::{
+    Action, ClientConfig, ClientError, ClientEvent, ClientState, GlueClient, SendResult, Transport,
+};
 pub use init::{check_client_init, client_init, init_reply, parse_init_reply, InitCheck, Version};
 pub use message::{
     decode_channel_data, encode_channel_data, utf16_len, Command, GlueError, Message, MAIN_CHANNEL,
