@@ -61,10 +61,12 @@ pub mod glue;
 pub mod http;
 pub mod outbox;
 pub mod rand;
+pub mod timers;
 pub mod ws;
 
 pub use outbox::Outbox;
 pub use rand::Entropy;
+pub use timers::Timers;
 
 use bytes::Bytes;
 use std::time::Instant;

@@ -36,6 +36,7 @@
 
 use super::init::{client_init, parse_init_reply};
 use super::message::{encode_channel_data, Message};
+use crate::Timers;
 use bytes::Bytes;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -236,7 +237,7 @@ pub struct GlueClient {
     buffer_expired: bool,
     actions: VecDeque<Action>,
     events: VecDeque<ClientEvent>,
-    timers: [Option<Instant>; TIMERS],
+    timers: Timers<TIMERS>,
 }
 
 impl GlueClient {
@@ -261,7 +262,7 @@ impl GlueClient {
             buffer_expired: false,
             actions: VecDeque::new(),
             events: VecDeque::new(),
-            timers: [None; TIMERS],
+            timers: Timers::new(),
         }
     }
 
@@ -492,17 +493,11 @@ impl GlueClient {
     /// When to call [`handle_timeout`](Self::handle_timeout) next.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers.iter().flatten().min().copied()
+        self.timers.next()
     }
 
     fn expired(&mut self, timer: Timer, now: Instant) -> bool {
-        match self.timers[timer as usize] {
-            Some(t) if t <= now => {
-                self.timers[timer as usize] = None;
-                true
-            }
-            _ => false,
-        }
+        self.timers.expired(timer as usize, now)
     }
 
     /// Chooses the transport and asks the runtime to open it.

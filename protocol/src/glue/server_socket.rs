@@ -9,6 +9,7 @@
 
 use super::init::{check_client_init, init_reply, InitCheck};
 use super::message::{encode_channel_data, Message};
+use crate::Timers;
 use bytes::Bytes;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -106,13 +107,13 @@ pub struct ServerSocket {
     terminated: bool,
     tx: VecDeque<Bytes>,
     events: VecDeque<SocketEvent>,
-    timers: [Option<Instant>; TIMERS],
+    timers: Timers<TIMERS>,
 }
 
 impl ServerSocket {
     /// A new socket with its ID (20 characters from a CSPRNG, unique in the registry).
     pub fn new(id: String, config: SocketConfig, now: Instant) -> Self {
-        let mut timers = [None; TIMERS];
+        let mut timers = Timers::new();
         timers[Timer::Ping as usize] = Some(now + config.ping_interval);
         ServerSocket {
             id,
@@ -175,7 +176,7 @@ impl ServerSocket {
                 InitCheck::Incompatible(v) => {
                     self.push(Message::DontReconnect.encode());
                     self.closed = true;
-                    self.timers = [None; TIMERS];
+                    self.timers.clear_all();
                     self.timers[Timer::CloseAfterDr as usize] =
                         Some(now + self.config.dont_reconnect_delay);
                     self.events
@@ -232,13 +233,7 @@ impl ServerSocket {
     }
 
     fn expired(&mut self, timer: Timer, now: Instant) -> bool {
-        match self.timers[timer as usize] {
-            Some(t) if t <= now => {
-                self.timers[timer as usize] = None;
-                true
-            }
-            _ => false,
-        }
+        self.timers.expired(timer as usize, now)
     }
 
     /// Writes `data` on `channel` (`m` for the main channel).
@@ -268,7 +263,7 @@ impl ServerSocket {
     fn close_with(&mut self, reason: SocketCloseReason) {
         self.closed = true;
         self.terminated = true;
-        self.timers = [None; TIMERS];
+        self.timers.clear_all();
         self.events.push_back(SocketEvent::Closed(reason));
     }
 
@@ -296,7 +291,7 @@ impl ServerSocket {
         if self.terminated {
             return None;
         }
-        self.timers.iter().flatten().min().copied()
+        self.timers.next()
     }
 }
 

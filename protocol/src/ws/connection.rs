@@ -8,6 +8,7 @@ use super::message::{Message, Utf8Bytes};
 use super::utf8::Utf8Validator;
 use crate::rand::Entropy;
 use crate::Machine;
+use crate::Timers;
 use bytes::{Bytes, BytesMut};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -164,7 +165,7 @@ pub struct Connection {
     closed_emitted: bool,
     deferred: Option<Deferred>,
     terminated: bool,
-    timers: [Option<Instant>; TIMERS],
+    timers: Timers<TIMERS>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -190,7 +191,7 @@ impl Connection {
     }
 
     fn new(role: Role, config: Config, entropy: Option<Box<dyn Entropy>>, now: Instant) -> Self {
-        let mut timers = [None; TIMERS];
+        let mut timers = Timers::new();
         if let Some(ka) = config.keep_alive {
             timers[Timer::Ping as usize] = Some(now + ka.interval);
         }
@@ -345,13 +346,7 @@ impl Connection {
     }
 
     fn expired(&mut self, timer: Timer, now: Instant) -> bool {
-        match self.timers[timer as usize] {
-            Some(t) if t <= now => {
-                self.timers[timer as usize] = None;
-                true
-            }
-            _ => false,
-        }
+        self.timers.expired(timer as usize, now)
     }
 
     /// Accumulates header bytes; true once a whole header is in `self.hdr`.
@@ -534,7 +529,7 @@ impl Connection {
                 }
                 self.state = State::Closed;
                 self.terminated = true;
-                self.timers = [None; TIMERS];
+                self.timers.clear_all();
             }
             Deferred::PeerClosed { reply, at } => {
                 if self.sent_close.is_none() {
@@ -545,7 +540,7 @@ impl Connection {
                     // The server closes the TCP connection first (RFC 6455 §7.1.1).
                     Role::Server => {
                         self.terminated = true;
-                        self.timers = [None; TIMERS];
+                        self.timers.clear_all();
                     }
                     // The client waits for the server to close, within the close timeout.
                     Role::Client => {
@@ -753,7 +748,7 @@ impl Connection {
         if self.terminated {
             return None;
         }
-        self.timers.iter().flatten().min().copied()
+        self.timers.next()
     }
 }
 
