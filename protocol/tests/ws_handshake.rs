@@ -121,7 +121,7 @@ mod ws_handshake {
                 extra.push(("Origin", o));
             }
             let offered: Vec<&str> = protocols.iter().map(String::as_str).collect();
-            let client = ClientHandshake::new(&url, &offered, &extra, &mut SeededEntropy::new(seed));
+            let client = ClientHandshake::new(&url, &offered, &extra, &mut SeededEntropy::new(seed)).unwrap();
 
             // server side
             let raw = client.request();
@@ -156,7 +156,7 @@ mod ws_handshake {
             prop_assert_eq!(client.verify(&rhead), Ok(picked.map(str::to_owned)));
 
             // a different key's answer, an unoffered subprotocol, an extension: refused
-            let other = ClientHandshake::new(&url, &offered, &extra, &mut SeededEntropy::new(seed ^ 1));
+            let other = ClientHandshake::new(&url, &offered, &extra, &mut SeededEntropy::new(seed ^ 1)).unwrap();
             prop_assert_eq!(other.verify(&rhead), Err(HandshakeError::BadAccept));
             let unoffered = format!("{}-not-offered", protocols.concat());
             let bad = server.accept(Some(&unoffered));
@@ -174,8 +174,8 @@ mod ws_handshake {
         fn keys_are_fresh_and_valid(seed in any::<u64>()) {
             let url = WsUrl::parse("ws://h/").unwrap();
             let mut entropy = SeededEntropy::new(seed);
-            let a = ClientHandshake::new(&url, &[], &[], &mut entropy);
-            let b = ClientHandshake::new(&url, &[], &[], &mut entropy);
+            let a = ClientHandshake::new(&url, &[], &[], &mut entropy).unwrap();
+            let b = ClientHandshake::new(&url, &[], &[], &mut entropy).unwrap();
             let key = |c: &ClientHandshake| {
                 let (head, _) = parse_request_head(c.request(), &Limits::default()).unwrap().unwrap();
                 head.headers.get("sec-websocket-key").unwrap().to_owned()
@@ -340,7 +340,7 @@ mod ws_handshake {
     #[test]
     fn refusal_responses() {
         let url = WsUrl::parse("ws://h/").unwrap();
-        let client = ClientHandshake::new(&url, &["p"], &[], &mut SeededEntropy::new(5));
+        let client = ClientHandshake::new(&url, &["p"], &[], &mut SeededEntropy::new(5)).unwrap();
         for status in [400u16, 403, 404, 405, 426, 431, 503, 500] {
             let body = format!("refused with {status} €");
             let raw = reject(status, &body);
@@ -364,7 +364,7 @@ mod ws_handshake {
     #[test]
     fn client_checks_the_upgrade_fields() {
         let url = WsUrl::parse("ws://h/").unwrap();
-        let client = ClientHandshake::new(&url, &[], &[], &mut SeededEntropy::new(6));
+        let client = ClientHandshake::new(&url, &[], &[], &mut SeededEntropy::new(6)).unwrap();
         let (req, _) = parse_request_head(client.request(), &Limits::default()).unwrap().unwrap();
         let accept = accept_key(req.headers.get("sec-websocket-key").unwrap());
         let resp = |lines: &[&str]| {

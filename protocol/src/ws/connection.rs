@@ -18,8 +18,6 @@ use std::time::{Duration, Instant};
 const COPY_THRESHOLD: usize = 8 * 1024;
 /// Block size for the fused copy-and-unmask of incoming payloads.
 const UNMASK_BLOCK: usize = 4 * 1024;
-/// Largest up-front reservation for an incoming frame; bigger frames grow as bytes arrive.
-const MAX_RESERVE: u64 = 1 << 20;
 
 /// Which end of the connection this machine is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -412,7 +410,6 @@ impl Connection {
             if self.msg.len() as u64 + h.payload_len > self.config.max_message_size as u64 {
                 return Err(ProtocolError::MessageTooLarge { limit: self.config.max_message_size });
             }
-            self.msg.reserve(h.payload_len.min(MAX_RESERVE) as usize);
         }
         self.frame = Some(RxFrame {
             opcode: h.opcode,
@@ -426,6 +423,9 @@ impl Connection {
 
     fn consume_payload(&mut self, frame: RxFrame, chunk: &[u8]) -> Result<(), ProtocolError> {
         let buf = if frame.opcode.is_control() { &mut self.ctrl } else { &mut self.msg };
+        // Room for the bytes that arrived, never for what a header merely announces (a 10-byte
+        // header must not make the connection allocate megabytes).
+        buf.reserve(chunk.len());
         match frame.mask {
             // Copy and unmask block by block, so each block is unmasked while still in L1.
             Some(mask) => {

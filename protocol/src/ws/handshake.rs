@@ -54,6 +54,10 @@ pub enum HandshakeError {
     /// Client side: the server enabled an extension that was not offered.
     #[error("server enabled extension {0:?} that was not offered")]
     UnrequestedExtension(String),
+    /// Client side: a subprotocol or extra header would not be a valid header field (e.g.
+    /// contains CR/LF).
+    #[error("invalid request header: {0}")]
+    InvalidHeader(&'static str),
     /// Client side: the URL is not a `ws://` or `wss://` URL.
     #[error("invalid WebSocket URL: {0}")]
     InvalidUrl(&'static str),
@@ -250,7 +254,24 @@ impl WsUrl {
         if host.is_empty() {
             return Err(HandshakeError::InvalidUrl("empty host"));
         }
-        Ok(WsUrl { secure, host, port, resource })
+        let url = WsUrl { secure, host, port, resource };
+        url.check()?;
+        Ok(url)
+    }
+
+    /// Checks that host and resource can go into a request head as they are: no userinfo,
+    /// no whitespace or control characters (no CR/LF header injection).
+    pub fn check(&self) -> Result<(), HandshakeError> {
+        let bad_host = |c: char| c.is_control() || c.is_whitespace() || "@/?#[]".contains(c);
+        if self.host.is_empty() || self.host.chars().any(bad_host) {
+            return Err(HandshakeError::InvalidUrl("invalid character in host"));
+        }
+        if !self.resource.starts_with('/')
+            || self.resource.chars().any(|c| c.is_control() || c.is_whitespace())
+        {
+            return Err(HandshakeError::InvalidUrl("invalid character in path"));
+        }
+        Ok(())
     }
 
     /// The `Host` header value.
@@ -275,13 +296,30 @@ pub struct ClientHandshake {
 
 impl ClientHandshake {
     /// Prepares the upgrade request for `url`, offering `protocols`, with extra header fields
-    /// (e.g. `Origin`). The key comes from `entropy`.
+    /// (e.g. `Origin`). The key comes from `entropy`. Refuses anything that would not be a
+    /// valid request head (CR/LF or other control characters, non-token names).
     pub fn new(
         url: &WsUrl,
         protocols: &[&str],
         extra: &[(&str, &str)],
         entropy: &mut dyn Entropy,
-    ) -> ClientHandshake {
+    ) -> Result<ClientHandshake, HandshakeError> {
+        url.check()?;
+        let token = |t: &str| {
+            !t.is_empty()
+                && t.bytes().all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b))
+        };
+        if !protocols.iter().all(|p| token(p)) {
+            return Err(HandshakeError::InvalidHeader("subprotocol is not a token"));
+        }
+        for (n, v) in extra {
+            if !token(n) {
+                return Err(HandshakeError::InvalidHeader("header name is not a token"));
+            }
+            if v.bytes().any(|b| (b.is_ascii_control() && b != b'\t') || b == 0x7f) {
+                return Err(HandshakeError::InvalidHeader("control character in header value"));
+            }
+        }
         let mut raw = [0u8; 16];
         entropy.fill(&mut raw);
         let key = BASE64.encode(raw);
@@ -298,11 +336,11 @@ impl ClientHandshake {
             b.put_slice(format!("{n}: {v}\r\n").as_bytes());
         }
         b.put_slice(b"\r\n");
-        ClientHandshake {
+        Ok(ClientHandshake {
             key,
             request: b.freeze(),
             protocols: protocols.iter().map(|p| (*p).to_owned()).collect(),
-        }
+        })
     }
 
     /// The request bytes to write.
@@ -359,7 +397,8 @@ mod tests {
             &["v1", "v2"],
             &[("Origin", "http://example.com")],
             &mut SeededEntropy::new(1),
-        );
+        )
+        .unwrap();
         let (head, n) = parse_request_head(client.request(), &Limits::default()).unwrap().unwrap();
         assert_eq!(n, client.request().len());
         let server = ServerHandshake::from_request(head).unwrap();
@@ -393,13 +432,31 @@ mod tests {
     #[test]
     fn client_rejects_bad_responses() {
         let url = WsUrl::parse("ws://h/").unwrap();
-        let client = ClientHandshake::new(&url, &[], &[], &mut SeededEntropy::new(2));
+        let client = ClientHandshake::new(&url, &[], &[], &mut SeededEntropy::new(2)).unwrap();
         let raw = "HTTP/1.1 101 OK\r\nUpgrade: websocket\r\nConnection: upgrade\r\nSec-WebSocket-Accept: nope\r\n\r\n";
         let (h, _) = parse_response_head(raw.as_bytes(), &Limits::default()).unwrap().unwrap();
         assert_eq!(client.verify(&h), Err(HandshakeError::BadAccept));
         let raw = "HTTP/1.1 200 OK\r\n\r\n";
         let (h, _) = parse_response_head(raw.as_bytes(), &Limits::default()).unwrap().unwrap();
         assert_eq!(client.verify(&h), Err(HandshakeError::UnexpectedStatus(200)));
+    }
+
+    #[test]
+    fn header_injection_is_refused() {
+        for url in
+            ["ws://a\r\nX-Injected:1/", "ws://h/x\r\nX-Injected: 1", "ws://u@h/", "ws://h/a b"]
+        {
+            assert!(WsUrl::parse(url).is_err(), "{url:?}");
+        }
+        let url = WsUrl::parse("ws://h/").unwrap();
+        let mut e = SeededEntropy::new(9);
+        assert!(ClientHandshake::new(&url, &["a\r\nb"], &[], &mut e).is_err());
+        assert!(ClientHandshake::new(&url, &["a,b"], &[], &mut e).is_err());
+        assert!(ClientHandshake::new(&url, &[], &[("X\r\nY", "v")], &mut e).is_err());
+        assert!(ClientHandshake::new(&url, &[], &[("X", "v\r\nY: z")], &mut e).is_err());
+        assert!(ClientHandshake::new(&url, &["chat"], &[("Origin", "http://h\tx")], &mut e).is_ok());
+        let bad = WsUrl { host: "h\r\nX: y".into(), ..url };
+        assert!(ClientHandshake::new(&bad, &[], &[], &mut e).is_err());
     }
 
     #[test]

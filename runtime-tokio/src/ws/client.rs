@@ -56,7 +56,7 @@ async fn handshake(url: WsUrl, config: ClientConfig) -> Result<WebSocket, Error>
     let protocols: Vec<&str> = config.protocols.iter().map(String::as_str).collect();
     let headers: Vec<(&str, &str)> =
         config.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-    let hs = ClientHandshake::new(&url, &protocols, &headers, &mut entropy);
+    let hs = ClientHandshake::new(&url, &protocols, &headers, &mut entropy)?;
     stream.write_all(hs.request()).await?;
     let limits = Limits::default();
     let mut buf = Vec::with_capacity(512);
