@@ -42,6 +42,9 @@ pub enum HandshakeError {
     /// `Sec-WebSocket-Key` missing or not 16 base64-encoded bytes.
     #[error("missing or invalid Sec-WebSocket-Key")]
     InvalidKey,
+    /// Server side: the application's check refused the upgrade with this status.
+    #[error("upgrade refused with status {0}")]
+    Refused(u16),
     /// Client side: the server answered with another status than 101.
     #[error("server answered status {0} instead of 101")]
     UnexpectedStatus(u16),
@@ -69,6 +72,7 @@ impl HandshakeError {
         match self {
             HandshakeError::NotGet => 405,
             HandshakeError::UnsupportedVersion => 426,
+            HandshakeError::Refused(status) => *status,
             _ => 400,
         }
     }
@@ -170,6 +174,28 @@ impl ServerHandshake {
     pub fn accept(&self, protocol: Option<&str>) -> Bytes {
         self.accept_with(protocol, &[])
     }
+}
+
+/// The application's decision on an upgrade: `Ok(subprotocol)` accepts, `Err(status)` refuses.
+pub type UpgradeCheck = dyn Fn(&ServerHandshake) -> Result<Option<String>, u16> + Send + Sync;
+
+/// Answers an upgrade request: validates it, asks `check` (if any), and returns the bytes to
+/// write (the 101, or a refusal with its status) with the outcome. Both runtimes use this, so
+/// the decision lives in one place.
+pub fn respond(
+    request: RequestHead,
+    check: Option<&UpgradeCheck>,
+) -> (Bytes, Result<ServerHandshake, HandshakeError>) {
+    let handshake = match ServerHandshake::from_request(request) {
+        Ok(h) => h,
+        Err(e) => return (reject(e.status(), &e.to_string()), Err(e)),
+    };
+    let protocol = match check.map(|c| c(&handshake)) {
+        None => None,
+        Some(Ok(p)) => p,
+        Some(Err(status)) => return (reject(status, ""), Err(HandshakeError::Refused(status))),
+    };
+    (handshake.accept(protocol.as_deref()), Ok(handshake))
 }
 
 /// A complete HTTP response refusing an upgrade with `status` (a 426 names version 13).
@@ -439,6 +465,22 @@ mod tests {
         let raw = "HTTP/1.1 200 OK\r\n\r\n";
         let (h, _) = parse_response_head(raw.as_bytes(), &Limits::default()).unwrap().unwrap();
         assert_eq!(client.verify(&h), Err(HandshakeError::UnexpectedStatus(200)));
+    }
+
+    #[test]
+    fn respond_applies_the_check() {
+        let raw = "GET /x HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: a, b\r\n\r\n";
+        let head = || parse_request_head(raw.as_bytes(), &Limits::default()).unwrap().unwrap().0;
+        let refuse: &UpgradeCheck = &|_| Err(403);
+        let (bytes, outcome) = respond(head(), Some(refuse));
+        assert!(bytes.starts_with(b"HTTP/1.1 403"));
+        assert_eq!(outcome.unwrap_err(), HandshakeError::Refused(403));
+        let pick: &UpgradeCheck = &|hs| Ok(hs.protocols().last().cloned());
+        let (bytes, outcome) = respond(head(), Some(pick));
+        assert!(std::str::from_utf8(&bytes).unwrap().contains("Sec-WebSocket-Protocol: b\r\n"));
+        assert!(outcome.is_ok());
+        let (bytes, outcome) = respond(head(), None);
+        assert!(bytes.starts_with(b"HTTP/1.1 101") && outcome.is_ok());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use super::WebSocket;
 use crate::Error;
 use glue_protocol::http::{parse_request_head, Limits, RequestHead};
-use glue_protocol::ws::handshake::{reject, ServerHandshake};
+use glue_protocol::ws::handshake::{reject, respond, ServerHandshake, UpgradeCheck};
 use glue_protocol::ws::{Config, Connection};
 use std::future::Future;
 use std::io;
@@ -18,7 +18,7 @@ pub type Handshake = ServerHandshake;
 
 /// Decides on an upgrade: `Ok(subprotocol)` accepts, `Err(status)` refuses with that HTTP
 /// status.
-pub type HandshakeCheck = dyn Fn(&Handshake) -> Result<Option<String>, u16> + Send + Sync;
+pub type HandshakeCheck = UpgradeCheck;
 
 /// Server settings.
 #[derive(Clone)]
@@ -156,24 +156,10 @@ pub async fn upgrade(
     rest: &[u8],
     config: &ServerConfig,
 ) -> Result<WebSocket, Error> {
-    let handshake = match ServerHandshake::from_request(head) {
-        Ok(h) => h,
-        Err(e) => {
-            let _ = stream.write_all(&reject(e.status(), &e.to_string())).await;
-            return Err(e.into());
-        }
-    };
-    let protocol = match &config.check {
-        Some(check) => match check(&handshake) {
-            Ok(p) => p,
-            Err(status) => {
-                let _ = stream.write_all(&reject(status, "")).await;
-                return Err(Error::Closed);
-            }
-        },
-        None => None,
-    };
-    stream.write_all(&handshake.accept(protocol.as_deref())).await?;
+    let (response, outcome) = respond(head, config.check.as_deref());
+    let written = stream.write_all(&response).await;
+    outcome?;
+    written?;
     let now = Instant::now();
     let mut conn = Connection::server(config.ws.clone(), now);
     conn.handle_data(now, rest);
