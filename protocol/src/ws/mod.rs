@@ -14,6 +14,7 @@ pub mod frame;
 pub mod handshake;
 mod mask;
 mod message;
+mod options;
 mod utf8;
 
 pub use close::{CloseCode, CloseFrame};
@@ -21,3 +22,4 @@ pub use connection::{CloseReason, Config, Connection, Event, KeepAlive, Role, St
 pub use error::{ProtocolError, UsageError};
 pub use mask::apply_mask;
 pub use message::{Message, Utf8Bytes};
+pub use options::{ClientConfig, ServerConfig};

@@ -2,9 +2,9 @@
 
 use super::WebSocket;
 use crate::Error;
-use glue_protocol::http::{parse_request_head, Limits, RequestHead};
+use glue_protocol::http::{parse_request_head, RequestHead};
 use glue_protocol::ws::handshake::{reject, respond, ServerHandshake, UpgradeCheck};
-use glue_protocol::ws::{Config, Connection};
+use glue_protocol::ws::Connection;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::Arc;
@@ -20,40 +20,7 @@ pub type HandshakeCheck = UpgradeCheck;
 /// Stack size of connection threads: the loop needs little (a 1 KiB read buffer on the stack).
 const THREAD_STACK: usize = 64 * 1024;
 
-/// Server settings.
-#[derive(Clone)]
-pub struct ServerConfig {
-    /// WebSocket limits and timers for each connection.
-    pub ws: Config,
-    /// HTTP limits for the upgrade request.
-    pub limits: Limits,
-    /// Time allowed for a client to send its upgrade request. Default 10 s.
-    pub handshake_timeout: Duration,
-    /// Accept/refuse callback; `None` accepts every valid upgrade without a subprotocol.
-    pub check: Option<Arc<HandshakeCheck>>,
-}
-
-impl Default for ServerConfig {
-    fn default() -> Self {
-        ServerConfig {
-            ws: Config::default(),
-            limits: Limits::default(),
-            handshake_timeout: Duration::from_secs(10),
-            check: None,
-        }
-    }
-}
-
-impl std::fmt::Debug for ServerConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServerConfig")
-            .field("ws", &self.ws)
-            .field("limits", &self.limits)
-            .field("handshake_timeout", &self.handshake_timeout)
-            .field("check", &self.check.is_some())
-            .finish()
-    }
-}
+pub use glue_protocol::ws::ServerConfig;
 
 /// A listening WebSocket server.
 #[derive(Debug)]

@@ -4,34 +4,12 @@ use super::WebSocket;
 use crate::{Error, OsEntropy};
 use glue_protocol::http::{parse_response_head, Limits};
 use glue_protocol::ws::handshake::{ClientHandshake, HandshakeError, WsUrl};
-use glue_protocol::ws::{Config, Connection};
-use std::time::{Duration, Instant};
+use glue_protocol::ws::Connection;
+use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// Client settings.
-#[derive(Debug, Clone)]
-pub struct ClientConfig {
-    /// WebSocket limits and timers.
-    pub ws: Config,
-    /// Subprotocols to offer.
-    pub protocols: Vec<String>,
-    /// Extra request header fields (e.g. `Origin`).
-    pub headers: Vec<(String, String)>,
-    /// Time allowed for TCP connect plus handshake. Default 10 s.
-    pub connect_timeout: Duration,
-}
-
-impl Default for ClientConfig {
-    fn default() -> Self {
-        ClientConfig {
-            ws: Config::default(),
-            protocols: Vec::new(),
-            headers: Vec::new(),
-            connect_timeout: Duration::from_secs(10),
-        }
-    }
-}
+pub use glue_protocol::ws::ClientConfig;
 
 /// Connects to `url` (`ws://host:port/path`) with default settings.
 pub async fn connect(url: &str) -> Result<WebSocket, Error> {
