@@ -21,6 +21,7 @@
 #![warn(missing_docs)]
 
 mod error;
+pub mod glue;
 pub mod ws;
 
 pub use error::Error;

@@ -25,6 +25,7 @@
 
 mod driver;
 mod error;
+pub mod glue;
 pub mod ws;
 
 pub use driver::Driver;

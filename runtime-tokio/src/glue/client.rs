@@ -1,0 +1,1 @@
+//! The glue client: the glue.js API over WebSocket and AjaxSocket.
