@@ -6,13 +6,17 @@
 //! machines build on it.
 
 pub mod ajax;
+mod ajax_socket;
 mod client;
 pub mod ids;
+pub mod inbox;
 mod init;
 mod message;
 pub mod registry;
 pub mod routing;
 mod server_socket;
+mod socket_core;
+mod ws_socket;
 
 pub use client::{
     Action, ClientConfig, ClientError, ClientEvent, ClientState, GlueClient, SendResult, Transport,
@@ -23,3 +27,7 @@ pub use message::{
     PROTOCOL_VERSION,
 };
 pub use server_socket::{ServerSocket, SocketCloseReason, SocketConfig, SocketEvent, WriteError};
+pub use ajax_socket::{AjaxSocket, CLOSE_LINGER};
+pub use inbox::{DropReason, InboxConfig, ReadMode};
+pub use socket_core::{CoreEvent, SocketCore};
+pub use ws_socket::{WsSocket, WS_HIGH_WATER};

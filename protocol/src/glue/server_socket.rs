@@ -105,6 +105,7 @@ pub struct ServerSocket {
     initialized: bool,
     closed: bool,
     terminated: bool,
+    paused: bool,
     tx: VecDeque<Bytes>,
     events: VecDeque<SocketEvent>,
     timers: Timers<TIMERS>,
@@ -121,6 +122,7 @@ impl ServerSocket {
             initialized: false,
             closed: false,
             terminated: false,
+            paused: false,
             tx: VecDeque::new(),
             events: VecDeque::new(),
             timers,
@@ -147,6 +149,18 @@ impl ServerSocket {
         self.terminated
     }
 
+    /// Pauses (`false`) or resumes (`true`) the keep-alive while the runtime stops reading the
+    /// connection because the application is behind: the server cannot see the client's
+    /// answers then, so it does not ping or time out; resuming restarts the ping interval.
+    pub fn set_reading(&mut self, now: Instant, reading: bool) {
+        if self.closed {
+            return;
+        }
+        self.paused = !reading;
+        self.timers[Timer::PongDeadline as usize] = None;
+        self.timers[Timer::Ping as usize] = reading.then(|| now + self.config.ping_interval);
+    }
+
     /// Messages queued and not yet taken by `poll_transmit`.
     pub fn queued(&self) -> usize {
         self.tx.len()
@@ -158,8 +172,10 @@ impl ServerSocket {
             return;
         }
         // Anything received proves the peer alive.
-        self.timers[Timer::Ping as usize] = Some(now + self.config.ping_interval);
-        self.timers[Timer::PongDeadline as usize] = None;
+        if !self.paused {
+            self.timers[Timer::Ping as usize] = Some(now + self.config.ping_interval);
+            self.timers[Timer::PongDeadline as usize] = None;
+        }
         match Message::decode(raw) {
             Ok(Message::Ping) => self.push(Message::Pong.encode()),
             Ok(Message::Pong) => {}
