@@ -7,6 +7,7 @@
 
 pub mod ajax;
 mod ajax_socket;
+pub mod front;
 mod client;
 pub mod ids;
 pub mod inbox;
