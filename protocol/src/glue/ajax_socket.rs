@@ -150,9 +150,9 @@ mod tests {
     use crate::rand::SeededEntropy;
 
     fn pair(now: Instant, e: &mut SeededEntropy) -> (AjaxSocket, String) {
-        let (session, body) =
-            AjaxSession::new("uid".into(), "ua", Duration::from_secs(35), 4, e);
-        let core = SocketCore::new("id".into(), SocketConfig::default(), InboxConfig::default(), now);
+        let (session, body) = AjaxSession::new("uid".into(), "ua", Duration::from_secs(35), 4, e);
+        let core =
+            SocketCore::new("id".into(), SocketConfig::default(), InboxConfig::default(), now);
         let token = String::from_utf8(body.to_vec()).unwrap().split_once('&').unwrap().1.to_owned();
         (AjaxSocket::new(session, core), token)
     }
@@ -164,7 +164,10 @@ mod tests {
         let (mut s, token) = pair(t0, &mut e);
         s.handle_push(t0, "ua", br#"in{"version":"1.9.1"}"#, &mut e).unwrap();
         assert_eq!(s.poll_event(), Some(CoreEvent::Initialized));
-        assert_eq!(s.handle_push(t0, "other", b"cd1&mx", &mut e), Err(AjaxError::UserAgentMismatch));
+        assert_eq!(
+            s.handle_push(t0, "other", b"cd1&mx", &mut e),
+            Err(AjaxError::UserAgentMismatch)
+        );
         s.core_mut().write(t0, "m", "hello").unwrap();
         s.core_mut().close(t0);
         s.after_command(t0, &mut e);
@@ -172,7 +175,8 @@ mod tests {
         s.handle_poll(t0, 1, "ua", &token, &mut e).unwrap();
         let a = s.poll_answer().unwrap();
         assert!(a.body.ends_with(br#"&in{"socketID":"id"}"#), "{:?}", a.body);
-        let token = String::from_utf8(a.body.to_vec()).unwrap().split_once('&').unwrap().0.to_owned();
+        let token =
+            String::from_utf8(a.body.to_vec()).unwrap().split_once('&').unwrap().0.to_owned();
         s.handle_poll(t0, 2, "ua", &token, &mut e).unwrap();
         let a = s.poll_answer().unwrap();
         assert!(a.body.ends_with(b"&cd1&mhello"));

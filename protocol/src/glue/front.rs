@@ -38,7 +38,12 @@ pub struct FrontConfig {
 
 impl Default for FrontConfig {
     fn default() -> Self {
-        FrontConfig { route: RouteConfig::default(), websocket: true, ajax: true, client_script: true }
+        FrontConfig {
+            route: RouteConfig::default(),
+            websocket: true,
+            ajax: true,
+            client_script: true,
+        }
     }
 }
 
@@ -124,10 +129,16 @@ mod tests {
         let mut c = FrontConfig::default();
         let r = |h: &str, c: &FrontConfig| front_route(&head(h), c, true).0;
         assert_eq!(r("GET /index.html HTTP/1.1\r\nHost: a\r\n\r\n", &c), FrontRoute::Outside);
-        assert_eq!(r("GET /glue/glue.js HTTP/1.1\r\nHost: a\r\n\r\n", &c), FrontRoute::ClientScript);
+        assert_eq!(
+            r("GET /glue/glue.js HTTP/1.1\r\nHost: a\r\n\r\n", &c),
+            FrontRoute::ClientScript
+        );
         assert_eq!(r("GET /glue/ws HTTP/1.1\r\nHost: a\r\n\r\n", &c), FrontRoute::WebSocket);
         assert_eq!(r("POST /glue/ajax HTTP/1.1\r\nHost: a\r\n\r\n", &c), FrontRoute::Ajax);
-        assert_eq!(r("OPTIONS /glue/ajax HTTP/1.1\r\nHost: a\r\n\r\n", &c), FrontRoute::Reject(400));
+        assert_eq!(
+            r("OPTIONS /glue/ajax HTTP/1.1\r\nHost: a\r\n\r\n", &c),
+            FrontRoute::Reject(400)
+        );
         assert_eq!(r("GET /glue/x HTTP/1.1\r\nHost: a\r\n\r\n", &c), FrontRoute::Reject(400));
         c.websocket = false;
         assert_eq!(r("GET /glue/ws HTTP/1.1\r\nHost: a\r\n\r\n", &c), FrontRoute::Reject(404));

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use thiserror::Error;
 
 /// Server socket timing and limits (defaults are upstream's).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SocketConfig {
     /// Client silence before the server sends `pi`. Default 30 s.
     pub ping_interval: Duration,
@@ -361,7 +361,7 @@ mod tests {
     fn keep_alive_on_a_virtual_clock() {
         let t0 = Instant::now();
         let c = SocketConfig::default();
-        let mut s = ServerSocket::new("id".into(), c.clone(), t0);
+        let mut s = ServerSocket::new("id".into(), c, t0);
         assert_eq!(s.poll_timeout(), Some(t0 + c.ping_interval));
         // a message at +10 s re-arms the ping for +40 s
         s.handle_message(t0 + Duration::from_secs(10), b"po");

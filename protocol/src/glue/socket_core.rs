@@ -3,7 +3,9 @@
 //! [`AjaxSocket`](super::AjaxSocket) put it on a transport.
 
 use super::inbox::{Delivery, DropReason, Inbox, InboxConfig, ReadMode};
-use super::server_socket::{ServerSocket, SocketCloseReason, SocketConfig, SocketEvent, WriteError};
+use super::server_socket::{
+    ServerSocket, SocketCloseReason, SocketConfig, SocketEvent, WriteError,
+};
 use super::GlueError;
 use bytes::Bytes;
 use std::collections::VecDeque;
@@ -35,6 +37,7 @@ pub struct SocketCore {
     socket: ServerSocket,
     inbox: Inbox,
     paused: bool,
+    init_pending: bool,
     events: VecDeque<CoreEvent>,
 }
 
@@ -45,6 +48,7 @@ impl SocketCore {
             socket: ServerSocket::new(id, config, now),
             inbox: Inbox::new(inbox),
             paused: false,
+            init_pending: false,
             events: VecDeque::new(),
         }
     }
@@ -72,6 +76,19 @@ impl SocketCore {
     /// Whether the runtime must stop reading the transport (the application is behind).
     pub fn is_backed_up(&self) -> bool {
         self.paused
+    }
+
+    /// Whether [`CoreEvent::Initialized`] was emitted and the runtime has not yet called
+    /// [`init_done`](Self::init_done): transports hold further input meanwhile, so channels
+    /// the new-socket callback opens see the messages that follow `in` (as upstream, whose
+    /// read loop runs the callback before the next read).
+    pub fn is_init_pending(&self) -> bool {
+        self.init_pending
+    }
+
+    /// The new-socket callback returned.
+    pub fn init_done(&mut self) {
+        self.init_pending = false;
     }
 
     /// A glue message from the client.
@@ -164,7 +181,10 @@ impl SocketCore {
     fn collect(&mut self, now: Instant) {
         while let Some(e) = self.socket.poll_event() {
             let event = match e {
-                SocketEvent::Initialized => CoreEvent::Initialized,
+                SocketEvent::Initialized => {
+                    self.init_pending = true;
+                    CoreEvent::Initialized
+                }
                 SocketEvent::Data { channel, data } => match self.inbox.push(&channel, data) {
                     Delivery::Queued => CoreEvent::Readable(channel),
                     Delivery::Dispatch => continue,

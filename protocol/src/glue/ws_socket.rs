@@ -50,7 +50,8 @@ impl WsSocket {
 
     fn pump(&mut self) {
         let now = self.now;
-        while let Some(event) = self.conn.poll_event() {
+        while !self.core.is_init_pending() {
+            let Some(event) = self.conn.poll_event() else { break };
             match event {
                 Event::Message(Message::Text(t)) => self.core.handle_message(now, t.as_bytes()),
                 Event::Message(Message::Binary(b)) => self.core.handle_message(now, &b),
@@ -120,6 +121,6 @@ impl Machine for WsSocket {
     }
 
     fn wants_read(&self) -> bool {
-        self.conn.wants_read() && !self.core.is_backed_up()
+        self.conn.wants_read() && !self.core.is_backed_up() && !self.core.is_init_pending()
     }
 }
