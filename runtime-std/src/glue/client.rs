@@ -24,7 +24,8 @@
 //! ([`Client::on_event`], [`Channel::on_message`]) run on whichever of these threads drains
 //! the machine, one at a time; they must not block.
 //!
-//! Bounds: the machine's send buffer holds [`ClientConfig::max_buffered`] messages. Each
+//! Bounds: the machine's send buffer holds [`ClientConfig::max_buffered`] messages, and as
+//! many sent messages may wait to be written ([`ClientError::SendBufferFull`] beyond). Each
 //! channel queues at most [`ClientOptions::recv_queue`] messages for `read`; while any queue
 //! is full the client stops reading from the transport (nothing is dropped; the server's
 //! queue fills instead). Messages held back before the init reply may push a queue past its
@@ -326,6 +327,8 @@ struct State {
     running: bool,
     /// Every handle is gone: close and stop.
     abandoned: bool,
+    /// Data messages sent while connected and not yet written (bounded by `max_buffered`).
+    unsent: usize,
 }
 
 impl State {
@@ -396,6 +399,8 @@ impl Shared {
                     let mut st = self.lock();
                     st.generation += 1;
                     st.open_request = None;
+                    // Every data message counted as unsent went before.
+                    st.unsent = 0;
                     std::mem::replace(&mut st.link, Link::None)
                 };
                 match link {
@@ -415,7 +420,10 @@ impl Shared {
             }
             Action::Send(bytes) => {
                 let (link, generation) = {
-                    let st = self.lock();
+                    let mut st = self.lock();
+                    if bytes.starts_with(b"cd") {
+                        st.unsent = st.unsent.saturating_sub(1);
+                    }
                     let link = match &st.link {
                         Link::None => return,
                         Link::Ws(s) => Link::Ws(s.clone()),
@@ -799,6 +807,7 @@ impl Client {
                 handlers: Vec::new(),
                 running: false,
                 abandoned: false,
+                unsent: 0,
             }),
             cond: Condvar::new(),
             exec: Mutex::new(()),
@@ -848,7 +857,22 @@ impl Client {
     }
 
     fn send_on(&self, channel: &str, data: &str) -> Result<SendResult, ClientError> {
-        self.command(|m, now| m.send(now, channel, data))
+        let result = {
+            let mut st = self.shared().lock();
+            if st.unsent >= st.machine.config().max_buffered {
+                return Err(ClientError::SendBufferFull);
+            }
+            let result = st.machine.send(Instant::now(), channel, data);
+            if result == Ok(SendResult::Sent) {
+                st.unsent += 1;
+            }
+            if st.machine.poll_timeout().is_some() {
+                let _ = self.ensure_running(&mut st);
+            }
+            result
+        };
+        self.shared().pump();
+        result
     }
 
     /// The named channel (created on first use; data for channels never created is dropped,
