@@ -1,0 +1,1 @@
+/* glue-rs browser client: placeholder, replaced by the real client. */
