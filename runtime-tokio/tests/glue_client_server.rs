@@ -167,3 +167,24 @@ async fn server_close_and_restart() {
         server.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_pings_keep_an_idle_connection() {
+    for transport in BOTH {
+        let server = echo_server("127.0.0.1:0").await;
+        let mut o = options(transport);
+        o.config.ping_interval = Duration::from_millis(100);
+        o.config.ping_reconnect_timeout = Duration::from_millis(300);
+        let client = Client::connect(&server.url(), o).unwrap();
+        let id = connected(&client).await;
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        // ~10 `pi`/`po` rounds later: still the same connection, no timeout
+        assert_eq!(client.socket_id(), Some(id), "{transport:?}");
+        while let Ok(Some(e)) = timeout(Duration::from_millis(10), client.recv_event()).await {
+            assert!(!matches!(e, Event::Timeout | Event::Reconnecting), "{transport:?}: {e:?}");
+        }
+        assert_eq!(server.sockets.lock().unwrap().len(), 1);
+        client.close();
+        server.stop().await;
+    }
+}
