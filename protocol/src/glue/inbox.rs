@@ -11,9 +11,11 @@
 //!   [`InboxConfig::max_messages`] messages / [`InboxConfig::max_bytes`] bytes. When it is
 //!   full the inbox is *backed up*: the runtime stops reading from the connection (TCP
 //!   back-pressure) until the reader catches up. Nothing accepted is dropped.
-//! * A channel nobody reads ([`ReadMode::Unread`]: no handler, never read) keeps the same
-//!   amount and then drops further data ([`DropReason::Full`]) instead of stalling the
-//!   other channels; the drops are reported and counted.
+//! * A named channel nobody reads ([`ReadMode::Unread`]: no handler, never read) keeps the
+//!   same amount and then drops further data ([`DropReason::Full`]) instead of stalling the
+//!   other channels; the drops are reported and counted. The main channel starts as a read
+//!   channel (every application reads it, or calls `discard_read`), so a reader that starts
+//!   late loses nothing.
 //! * [`ReadMode::Discard`] drops everything (upstream's `DiscardRead`).
 
 use std::collections::{HashMap, VecDeque};
@@ -93,10 +95,12 @@ pub struct Inbox {
 }
 
 impl Inbox {
-    /// An inbox with only the main channel open.
+    /// An inbox with only the main channel open (as a read channel).
     pub fn new(config: InboxConfig) -> Self {
         let mut channels = HashMap::new();
-        channels.insert(MAIN_CHANNEL.to_owned(), ChannelQueue::new());
+        let mut main = ChannelQueue::new();
+        main.mode = ReadMode::Read;
+        channels.insert(MAIN_CHANNEL.to_owned(), main);
         Inbox { config, channels, dispatch: VecDeque::new() }
     }
 
