@@ -164,6 +164,16 @@ impl ServerSocket {
         self.timers[Timer::Ping as usize] = reading.then(|| now + self.config.ping_interval);
     }
 
+    /// Releases the capacity of empty queues (call when idle).
+    pub fn shrink_idle(&mut self) {
+        if self.tx.is_empty() && self.tx.capacity() > 0 {
+            self.tx = VecDeque::new();
+        }
+        if self.events.is_empty() && self.events.capacity() > 0 {
+            self.events = VecDeque::new();
+        }
+    }
+
     /// Messages queued and not yet taken by `poll_transmit`.
     pub fn queued(&self) -> usize {
         self.tx.len()
