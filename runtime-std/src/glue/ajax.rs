@@ -33,6 +33,10 @@ pub(crate) fn settle<'a>(shared: &'a Arc<Shared>, mut state: Guard<'a>) {
         let mut fx = Effects::default();
         fx.collect(shared, &mut state);
         let writers = state.has_writers();
+        if state.parked > 0 {
+            // Pushes wait for the new-socket callback or for a reader to catch up.
+            shared.wake.notify_all();
+        }
         let Bound::Ajax(a) = &mut state.bound else { return };
         let answers: Vec<PollAnswer> = std::iter::from_fn(|| a.sock.poll_answer()).collect();
         let finished = a.sock.is_finished().then(|| a.sock.session().uid().to_owned());
@@ -209,11 +213,26 @@ pub(crate) fn handle(
             *shared.remote_addr.lock().unwrap_or_else(|e| e.into_inner()) =
                 remote_addr(&request.head, peer);
             // While the new-socket callback runs, further input waits (so channels it opens
-            // see the data that follows `in`).
+            // see the data that follows `in`). While the application is behind on a channel
+            // it reads, the push waits too (up to the poll timeout, then it is taken anyway):
+            // AjaxSocket's back-pressure, as upstream's blocking queues.
+            let backlog_deadline = Instant::now() + inner.options.poll_timeout;
             let mut state = shared.lock();
-            while state.bound.core().is_init_pending() {
+            loop {
+                let core = state.bound.core();
+                let timeout = if core.is_init_pending() {
+                    None
+                } else if core.is_backed_up() && !core.is_closed() {
+                    let left = backlog_deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    Some(left)
+                } else {
+                    break;
+                };
                 state.parked += 1;
-                state = shared.wait(&shared.wake, state, None);
+                state = shared.wait(&shared.wake, state, timeout);
                 state.parked -= 1;
             }
             let Bound::Ajax(a) = &mut state.bound else { return refuse(AjaxError::UnknownUid) };
