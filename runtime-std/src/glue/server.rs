@@ -7,6 +7,13 @@
 //! [`socket`](super::socket)). An HTTP connection thread serves requests; while it holds an
 //! AjaxSocket poll it keeps reading its connection, so a client that goes away is noticed at
 //! once, and the poll's answer is written by the thread that produced it.
+//!
+//! Idle sockets cost a blocked thread each and no wake-ups (the read timeout is the glue
+//! keep-alive deadline). One limit of blocking reads: a deadline that another thread moves
+//! *earlier* is seen by the connection thread only when its current read times out. The only
+//! such case is the WebSocket close handshake after [`Socket::close`] from another thread: a
+//! client that never answers the close frame keeps its thread until the old deadline (at
+//! most the ping interval); the socket itself is closed and unregistered at once.
 
 use super::ajax::{self, AjaxTimer, Responder};
 use super::socket::{Bound, Shared, Socket, WsBound};

@@ -300,7 +300,11 @@ impl Shared {
                 batch.clear();
                 let Bound::Ws(w) = &mut state.bound else { unreachable!("a WebSocket socket") };
                 w.shut_down = true;
-                w.ws.handle_eof(Instant::now());
+                let now = Instant::now();
+                w.ws.handle_eof(now);
+                // Directly too: the machine holds input while the new-socket callback runs,
+                // and a writer blocked in that callback must see the socket closed.
+                w.ws.core_mut().handle_transport_closed(now);
                 let _ = io.shutdown(Shutdown::Both);
             }
         }
