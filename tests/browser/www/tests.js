@@ -96,6 +96,17 @@ scenarios.transport = async function (ctx, arg) {
     check(ID_RE.test(s.socketID()), 'socketID() is 20 alphanumerics: ' + fmt(s.socketID()));
     eq(rec.names(), ['connecting', 'connected'], 'events');
     await echoChecks(ctx, rec);
+    // Client keep-alive: with a 200 ms ping interval the server's "po" answers keep
+    // the socket up (no timeout, same socket ID).
+    const id = s.socketID();
+    const k = open({ forceSocketType: arg.expect, pingInterval: 200, pingReconnectTimeout: 300 });
+    await k.connected();
+    const kid = k.s.socketID();
+    await sleep(1200);
+    eq(k.names(), ['connecting', 'connected'], 'events of an idle client pinging every 200 ms');
+    eq(k.s.socketID(), kid, 'socketID() of the pinging client');
+    k.s.close();
+    eq(s.socketID(), id, 'socketID() unchanged');
     const info = { socketID: s.socketID(), type: s.type() };
     s.close();
     eq(s.state(), 'disconnected', 'state() after close()');
@@ -106,6 +117,8 @@ scenarios.transport = async function (ctx, arg) {
 scenarios.fallback = async function (ctx) {
     const rec = open({});
     const s = rec.s;
+    if (ctx.fixes) s.on('error', () => { throw new Error('boom from an error listener'); });
+    else ctx.skip('a throwing error listener does not stop the reconnect');
     eq(s.type(), 'WebSocket', 'type() right after glue()');
     await rec.connected(1, 8000);
     eq(s.type(), 'AjaxSocket', 'type() after fallback');
@@ -269,8 +282,20 @@ scenarios.clientClose = async function (ctx, arg) {
     eq(a.names(), ['connecting', 'connected', 'disconnected'], 'no reconnect after close()');
     eq(a.s.state(), 'disconnected', 'state() stays disconnected');
 
+    // reconnect() after close(): a new socket, and the send buffered after close() arrives.
+    const reconnectCheck = async () => {
+        const ag = [];
+        a.s.channel('golang').onMessage((m) => ag.push(m));
+        a.s.reconnect();
+        await a.connected(2, 5000);
+        eq(a.names(), ['connecting', 'connected', 'disconnected', 'reconnecting', 'connected'], 'events after reconnect()');
+        await waitFor(() => ag.length >= 1, 5000, 'the send buffered after close() to be echoed');
+        eq(ag, ['x'], 'buffered send delivered after reconnect()');
+        a.s.close();
+    };
     if (!ctx.fixes) {
         ctx.skip('close() during a reconnect delay sticks');
+        await reconnectCheck();
         b.s.close();
         return {};
     }
@@ -287,6 +312,7 @@ scenarios.clientClose = async function (ctx, arg) {
     eq(c.s.state(), 'disconnected', 'state() stays disconnected');
     b.s.send('count');
     await waitFor(() => b.msgs[b.msgs.length - 1] === '1', 3000, 'count 1 (got ' + fmt(b.msgs) + ')');
+    await reconnectCheck();
     b.s.close();
     return {};
 };
@@ -326,8 +352,14 @@ scenarios.restart = async function (ctx, arg) {
     await waitFor(() => gm.indexOf(last) >= 0, 8000, 'echo of the last message ' + last);
     await sleep(50);
     const idx = (m) => parseInt(m.slice(1), 10);
-    for (let i = 1; i < gm.length; i++) {
-        check(idx(gm[i]) > idx(gm[i - 1]), 'echoes in order without duplicates: ' + gm[i - 1] + ' then ' + gm[i]);
+    eq(gm.filter((m, i) => gm.indexOf(m) !== i), [], 'duplicate echoes');
+    const unordered = gm.filter((m, i) => i > 0 && idx(m) < idx(gm[i - 1]));
+    if (ctx.fixes || arg.force !== 'AjaxSocket') {
+        eq(unordered, [], 'echoes arriving after a later message');
+    } else {
+        // Upstream flushes its buffer as concurrent AjaxSocket pushes.
+        ctx.skip('AjaxSocket echoes in send order (upstream this run: ' +
+            (unordered.length ? 'out of order: ' + fmt(unordered) : 'in order') + ')');
     }
     const missing = buffered.filter((m) => gm.indexOf(m) < 0);
     eq(missing, [], 'buffered messages missing after the reconnect');
