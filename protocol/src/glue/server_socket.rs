@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use thiserror::Error;
 
 /// Server socket timing and limits (defaults are upstream's).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SocketConfig {
     /// Client silence before the server sends `pi`. Default 30 s.
     pub ping_interval: Duration,
@@ -105,6 +105,7 @@ pub struct ServerSocket {
     initialized: bool,
     closed: bool,
     terminated: bool,
+    paused: bool,
     tx: VecDeque<Bytes>,
     events: VecDeque<SocketEvent>,
     timers: Timers<TIMERS>,
@@ -121,6 +122,7 @@ impl ServerSocket {
             initialized: false,
             closed: false,
             terminated: false,
+            paused: false,
             tx: VecDeque::new(),
             events: VecDeque::new(),
             timers,
@@ -147,6 +149,18 @@ impl ServerSocket {
         self.terminated
     }
 
+    /// Pauses (`false`) or resumes (`true`) the keep-alive while the runtime stops reading the
+    /// connection because the application is behind: the server cannot see the client's
+    /// answers then, so it does not ping or time out; resuming restarts the ping interval.
+    pub fn set_reading(&mut self, now: Instant, reading: bool) {
+        if self.closed {
+            return;
+        }
+        self.paused = !reading;
+        self.timers[Timer::PongDeadline as usize] = None;
+        self.timers[Timer::Ping as usize] = reading.then(|| now + self.config.ping_interval);
+    }
+
     /// Messages queued and not yet taken by `poll_transmit`.
     pub fn queued(&self) -> usize {
         self.tx.len()
@@ -158,8 +172,10 @@ impl ServerSocket {
             return;
         }
         // Anything received proves the peer alive.
-        self.timers[Timer::Ping as usize] = Some(now + self.config.ping_interval);
-        self.timers[Timer::PongDeadline as usize] = None;
+        if !self.paused {
+            self.timers[Timer::Ping as usize] = Some(now + self.config.ping_interval);
+            self.timers[Timer::PongDeadline as usize] = None;
+        }
         match Message::decode(raw) {
             Ok(Message::Ping) => self.push(Message::Pong.encode()),
             Ok(Message::Pong) => {}
@@ -345,7 +361,7 @@ mod tests {
     fn keep_alive_on_a_virtual_clock() {
         let t0 = Instant::now();
         let c = SocketConfig::default();
-        let mut s = ServerSocket::new("id".into(), c.clone(), t0);
+        let mut s = ServerSocket::new("id".into(), c, t0);
         assert_eq!(s.poll_timeout(), Some(t0 + c.ping_interval));
         // a message at +10 s re-arms the ping for +40 s
         s.handle_message(t0 + Duration::from_secs(10), b"po");
