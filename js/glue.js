@@ -365,13 +365,14 @@
             pingTimer = clearTimer(pingTimer);
             pongTimer = clearTimer(pongTimer);
             var t = transport;
-            var wasReady = ready;
+            var wasOpen = transportOpen;
             transport = null;
             transportOpen = false;
             ready = false;
             socketID = '';
             if (t) {
-                if (graceful && wasReady) { t.close(); } else { t.reset(); }
+                // "cl" also before the init reply: the server then drops the socket at once.
+                if (graceful && wasOpen) { t.close(); } else { t.reset(); }
             }
         }
 

@@ -167,7 +167,7 @@ async function checkServedClient(fx) {
   if (res.status !== 200) throw new Error('GET /glue/glue.js: HTTP ' + res.status);
   const ct = res.headers.get('content-type') || '';
   if (!/javascript/.test(ct)) throw new Error('GET /glue/glue.js: Content-Type ' + JSON.stringify(ct));
-  if (!body.equals(want)) throw new Error('GET /glue/glue.js differs from js/glue.js (' + body.length + ' vs ' + want.length + ' bytes)');
+  if (!body.equals(want)) throw new Error('GET /glue/glue.js differs from js/glue.js (' + body.length + ' vs ' + want.length + ' bytes; the server embeds the client at build time: rebuild the fixture)');
   return { bytes: body.length, contentType: ct };
 }
 
