@@ -24,7 +24,7 @@ const FIXES = !UNDER_TEST;
 const SCENARIO_TIMEOUT_MS = 45000;
 const SUITE_TIMEOUT_MS = 10 * 60 * 1000;
 
-// name, page scenario, argument, fixture transports, fresh fixture.
+// name, page scenario, argument; fixture transports, --allow-origin, fresh fixture.
 const WS = 'WebSocket';
 const AJAX = 'AjaxSocket';
 const TESTS = [
@@ -46,6 +46,8 @@ const TESTS = [
   { name: 'burst-1000-ajax', fn: 'burst', arg: { force: AJAX } },
   { name: 'big-2MiB-ws', fn: 'big', arg: { force: WS } },
   { name: 'fallback-to-ajax', fn: 'fallback', arg: {}, transports: 'ajax' },
+  { name: 'cross-origin-allowed', fn: 'crossOrigin', arg: { allowed: true }, allowOrigin: true },
+  { name: 'cross-origin-refused', fn: 'crossOrigin', arg: { allowed: false } },
 ];
 
 const cleanups = [];
@@ -87,7 +89,7 @@ class Fixture {
     this.runtime = runtime;
     this.port = port;
     this.staticDir = staticDir;
-    this.transports = null;
+    this.config = null;
     this.child = null;
     this.log = [];
   }
@@ -100,11 +102,14 @@ class Fixture {
     return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  async start(transports) {
+  // config: "ws,ajax", "ajax", ... plus " allow-origin" for --allow-origin '*'.
+  async start(config) {
     if (this.running()) throw new Error('fixture already running');
-    this.transports = transports;
+    this.config = config;
+    const [transports, allow] = config.split(' ');
     const args = ['glue-echo', '--runtime', this.runtime, '--listen', '127.0.0.1:' + this.port,
       '--static', this.staticDir, '--base', '/glue/', '--transports', transports];
+    if (allow) args.push('--allow-origin', '*');
     const deadline = Date.now() + 15000;
     for (let tryNo = 1; ; tryNo++) {
       const child = spawn(FIXTURE, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -179,7 +184,7 @@ async function runPageTest(ctx, fx, test, clientURL) {
   try {
     await page.exposeBinding('harness', async (_src, cmd) => {
       if (cmd === 'kill') { await fx.kill(); return 'killed'; }
-      if (cmd === 'start') { await fx.start(fx.transports); return 'started'; }
+      if (cmd === 'start') { await fx.start(fx.config); return 'started'; }
       throw new Error('unknown harness command ' + cmd);
     });
     const url = fx.origin + '/index.html' + (clientURL ? '?client=' + encodeURIComponent(clientURL) : '');
@@ -268,12 +273,12 @@ async function main() {
       const name = `${runtime}/${test.name}`;
       if (ONLY && !name.includes(ONLY)) continue;
       const t0 = Date.now();
-      const transports = test.transports || 'ws,ajax';
+      const config = (test.transports || 'ws,ajax') + (test.allowOrigin ? ' allow-origin' : '');
       let res;
       try {
-        if (test.fresh || !fx.running() || fx.transports !== transports) {
+        if (test.fresh || !fx.running() || fx.config !== config) {
           await fx.kill();
-          await fx.start(transports);
+          await fx.start(config);
         }
         fx.log.length = 0;
         res = await runPageTest(ctx, fx, test, clientURL);

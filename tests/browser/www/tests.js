@@ -46,8 +46,8 @@ async function waitFor(pred, ms, what) {
 const ID_RE = /^[0-9A-Za-z]{20}$/;
 
 // Opens a client and records everything it reports.
-function open(opts) {
-    const s = glue(undefined, Object.assign({}, FAST, opts || {}));
+function open(opts, host) {
+    const s = glue(host, Object.assign({}, FAST, opts || {}));
     check(s, 'glue() returned a socket');
     const rec = { msgs: [], events: [], s };
     EVENTS.forEach((ev) => s.on(ev, function () {
@@ -99,10 +99,10 @@ scenarios.transport = async function (ctx, arg) {
     // Client keep-alive: with a 200 ms ping interval the server's "po" answers keep
     // the socket up (no timeout, same socket ID).
     const id = s.socketID();
-    const k = open({ forceSocketType: arg.expect, pingInterval: 200, pingReconnectTimeout: 300 });
+    const k = open({ forceSocketType: arg.expect, pingInterval: 200, pingReconnectTimeout: 1000 });
     await k.connected();
     const kid = k.s.socketID();
-    await sleep(1200);
+    await sleep(1600);
     eq(k.names(), ['connecting', 'connected'], 'events of an idle client pinging every 200 ms');
     eq(k.s.socketID(), kid, 'socketID() of the pinging client');
     k.s.close();
@@ -140,6 +140,31 @@ scenarios.fallback = async function (ctx) {
         'reconnecting', 'error', 'disconnected'], 'forced WebSocket: exactly 3 reconnect attempts, no fallback');
     eq(forced.s.type(), 'WebSocket', 'forced type() stays WebSocket');
     eq(forced.s.state(), 'disconnected', 'forced state() after giving up');
+    return {};
+};
+
+// The page's origin is 127.0.0.1; the client talks to localhost (same server).
+// With --allow-origin '*' both transports work; without it the server refuses.
+scenarios.crossOrigin = async function (ctx, arg) {
+    const host = location.protocol + '//localhost:' + location.port;
+    if (arg.allowed) {
+        for (const force of ['WebSocket', 'AjaxSocket']) {
+            const rec = open({ forceSocketType: force }, host);
+            await rec.connected();
+            eq(rec.s.type(), force, 'type()');
+            await rec.msg('welcome');
+            rec.s.send('echo:cross ' + force);
+            await rec.msg('cross ' + force);
+            eq(rec.msgs, ['welcome', 'cross ' + force], force + ' messages');
+            rec.s.close();
+        }
+        return {};
+    }
+    const rec = open({}, host);
+    await waitFor(() => rec.count('error') >= 3, 8000, 'three failed attempts (events: ' + rec.names().join(',') + ')');
+    eq(rec.count('connected'), 0, 'connected events of a refused cross-origin client');
+    eq(rec.s.type(), 'AjaxSocket', 'type() after two refused WebSocket attempts');
+    rec.s.close();
     return {};
 };
 
