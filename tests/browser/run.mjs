@@ -134,8 +134,8 @@ class Fixture {
         await sleep(25);
       }
       await this.kill();
-      if (Date.now() >= deadline) {
-        throw new Error('fixture did not become ready (serve /index.html) on ' + this.origin + '\n' + this.log.slice(-20).join('\n'));
+      if (Date.now() >= deadline || tryNo >= 10) {
+        throw new Error('fixture did not become ready (serve /index.html) on ' + this.origin + ' after ' + tryNo + ' tries');
       }
       await sleep(100); // e.g. address still in use: try again
     }
