@@ -103,6 +103,41 @@ pub async fn handshake(stream: &mut TcpStream, host: &str, path: &str) -> io::Re
     }
 }
 
+/// Reads one unmasked server frame: (opcode, payload).
+pub async fn read_frame(stream: &mut TcpStream) -> io::Result<(u8, Vec<u8>)> {
+    let mut h = [0u8; 2];
+    stream.read_exact(&mut h).await?;
+    let len = match h[1] & 0x7f {
+        126 => {
+            let mut b = [0u8; 2];
+            stream.read_exact(&mut b).await?;
+            u16::from_be_bytes(b) as usize
+        }
+        127 => {
+            let mut b = [0u8; 8];
+            stream.read_exact(&mut b).await?;
+            u64::from_be_bytes(b) as usize
+        }
+        n => n as usize,
+    };
+    let mut payload = vec![0u8; len];
+    stream.read_exact(&mut payload).await?;
+    Ok((h[0] & 0x0f, payload))
+}
+
+/// The glue init handshake on an open WebSocket: sends `in{"version":"1.9.1"}` and reads
+/// until the `welcome` message the glue-echo servers write to every new socket.
+pub async fn glue_init(stream: &mut TcpStream) -> io::Result<()> {
+    let init = frame(0x1, br#"in{"version":"1.9.1"}"#, Some([7, 8, 9, 10]));
+    stream.write_all(&init).await?;
+    loop {
+        let (_, payload) = read_frame(stream).await?;
+        if payload == b"cd1&mwelcome" {
+            return Ok(());
+        }
+    }
+}
+
 /// Header length of a frame with this payload length.
 pub fn header_len(payload_len: usize, masked: bool) -> usize {
     let ext = if payload_len < 126 {

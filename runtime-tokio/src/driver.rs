@@ -116,11 +116,42 @@ impl<M: Machine, S: AsyncRead + AsyncWrite + Unpin> Driver<M, S> {
         poll_fn(|cx| self.poll_wait(cx, commands.as_deref_mut())).await
     }
 
+    /// Like [`wait`](Self::wait), with any future as the command source (e.g. a
+    /// `Notify::notified()`, which needs no allocation, unlike a channel).
+    pub async fn wait_or<F: Future>(&mut self, other: F) -> Wake<F::Output> {
+        let mut other = std::pin::pin!(other);
+        poll_fn(|cx| {
+            if let Poll::Ready(w) = self.poll_deadline(cx) {
+                return Poll::Ready(w);
+            }
+            if let Poll::Ready(c) = other.as_mut().poll(cx) {
+                return Poll::Ready(Wake::Command(c));
+            }
+            self.poll_input(cx)
+        })
+        .await
+    }
+
     fn poll_wait<C>(
         &mut self,
         cx: &mut Context<'_>,
         commands: Option<&mut tokio::sync::mpsc::Receiver<C>>,
     ) -> Poll<Wake<C>> {
+        if let Poll::Ready(w) = self.poll_deadline(cx) {
+            return Poll::Ready(w);
+        }
+        // Commands.
+        if let Some(rx) = commands {
+            match rx.poll_recv(cx) {
+                Poll::Ready(Some(c)) => return Poll::Ready(Wake::Command(c)),
+                Poll::Ready(None) => return Poll::Ready(Wake::CommandsClosed),
+                Poll::Pending => {}
+            }
+        }
+        self.poll_input(cx)
+    }
+
+    fn poll_deadline<C>(&mut self, cx: &mut Context<'_>) -> Poll<Wake<C>> {
         // Deadline.
         match self.machine.poll_timeout() {
             Some(deadline) => {
@@ -140,14 +171,10 @@ impl<M: Machine, S: AsyncRead + AsyncWrite + Unpin> Driver<M, S> {
             }
             None => self.sleep = None,
         }
-        // Commands.
-        if let Some(rx) = commands {
-            match rx.poll_recv(cx) {
-                Poll::Ready(Some(c)) => return Poll::Ready(Wake::Command(c)),
-                Poll::Ready(None) => return Poll::Ready(Wake::CommandsClosed),
-                Poll::Pending => {}
-            }
-        }
+        Poll::Pending
+    }
+
+    fn poll_input<C>(&mut self, cx: &mut Context<'_>) -> Poll<Wake<C>> {
         // Input.
         if self.eof || self.shut_down || !self.machine.wants_read() {
             return Poll::Pending;

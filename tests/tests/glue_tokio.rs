@@ -349,3 +349,32 @@ async fn close_and_release() {
     assert_eq!(server.socket_count(), 0);
     assert!(server.is_blocked());
 }
+
+#[tokio::test]
+async fn ajax_pushes_wait_for_a_slow_reader() {
+    let options = ServerOptions {
+        inbox: InboxConfig { max_messages: 4, max_bytes: 1 << 20 },
+        ..Default::default()
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (_server, addr) = start(options, move |socket: Socket| {
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            let mut got = Vec::new();
+            for _ in 0..40 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                got.push(socket.read().await.unwrap());
+            }
+            tx.send(got).unwrap();
+        });
+    })
+    .await;
+    let (_, body) = ajax(&addr, "ua", "i").await;
+    let (uid, _) = body.split_once('&').unwrap();
+    assert_eq!(ajax(&addr, "ua", &format!("u{uid}&{INIT}")).await.0, 200);
+    for i in 0..40 {
+        assert_eq!(ajax(&addr, "ua", &format!("u{uid}&cd1&m{i}")).await.0, 200);
+    }
+    let got = timeout(LIMIT, rx.recv()).await.unwrap().unwrap();
+    assert_eq!(got, (0..40).map(|i| i.to_string()).collect::<Vec<_>>());
+}

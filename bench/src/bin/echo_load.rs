@@ -15,6 +15,10 @@
 //! header-checked after the first full payload check per connection) so that it costs as
 //! little CPU as possible; it runs on a current-thread tokio runtime (pin it to a core).
 //!
+//! With `--glue`, every connection first does the glue init handshake (`<path>` is then the
+//! glue base's `ws`), and each message is the glue message `cd1&mecho:<payload>` (text,
+//! payload in ASCII letters) answered by `cd1&m<payload>`: the glue-echo servers' echo.
+//!
 //! The last line is machine-readable:
 //! `RESULT label conns size msgs secs msgs_per_s server_cpu_s msgs_per_server_cpu_s client_cpu_s`
 
@@ -26,7 +30,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 const USAGE: &str = "usage: echo_load --url ws://HOST:PORT/PATH --conns N --size BYTES \
---duration SECS [--warmup SECS] [--server-pid PID] [--label TEXT]";
+--duration SECS [--warmup SECS] [--server-pid PID] [--label TEXT] [--glue]";
 
 fn main() {
     let args = Args::parse(USAGE);
@@ -41,10 +45,11 @@ fn main() {
     let warmup: f64 = args.num("warmup", 2.0);
     let server_pid: Option<u32> = args.get("server-pid").map(|p| p.parse().expect("--server-pid"));
     let label = args.str_or("label", "-");
+    let glue = args.get("glue").is_some();
     glue_bench::raise_nofile();
 
     let rt = glue_bench::current_thread_runtime();
-    let result = rt.block_on(run(host, path, conns, size, duration, warmup, server_pid));
+    let result = rt.block_on(run(host, path, conns, size, duration, warmup, server_pid, glue));
     match result {
         Ok(r) => {
             let rate = r.msgs as f64 / r.secs;
@@ -96,12 +101,24 @@ async fn run(
     duration: f64,
     warmup: f64,
     server_pid: Option<u32>,
+    glue: bool,
 ) -> Result<Outcome, String> {
-    let payload: Vec<u8> = (0..size).map(|i| (i * 7 + 1) as u8).collect();
-    // A fixed masking key: fine for a benchmark (servers cannot tell).
-    let request: Arc<[u8]> = frame(0x2, &payload, Some([0x9c, 0x41, 0x0e, 0x73])).into();
-    let expected: Arc<[u8]> = frame(0x2, &payload, None).into();
-    let reply_head: Arc<[u8]> = expected[..header_len(size, false)].into();
+    let mask = Some([0x9c, 0x41, 0x0e, 0x73]); // fixed: fine for a benchmark
+    let (request, expected): (Vec<u8>, Vec<u8>) = if glue {
+        let payload: Vec<u8> = (0..size).map(|i| b'a' + (i * 7 % 26) as u8).collect();
+        let req = [&b"cd1&mecho:"[..], &payload].concat();
+        let reply = [&b"cd1&m"[..], &payload].concat();
+        (frame(0x1, &req, mask), frame(0x1, &reply, None))
+    } else {
+        let payload: Vec<u8> = (0..size).map(|i| (i * 7 + 1) as u8).collect();
+        (frame(0x2, &payload, mask), frame(0x2, &payload, None))
+    };
+    let reply_len = expected.len();
+    let request: Arc<[u8]> = request.into();
+    let expected: Arc<[u8]> = expected.into();
+    let body_len = if glue { size + 5 } else { size };
+    let reply_head: Arc<[u8]> = expected[..header_len(body_len, false)].into();
+    debug_assert_eq!(reply_len, header_len(body_len, false) + body_len);
 
     let mut streams = Vec::with_capacity(conns);
     for i in 0..conns {
@@ -110,6 +127,9 @@ async fn run(
         let rest = handshake(&mut s, &host, &path).await.map_err(|e| format!("handshake #{i}: {e}"))?;
         if !rest.is_empty() {
             return Err(format!("server sent {} bytes right after the handshake", rest.len()));
+        }
+        if glue {
+            glue_bench::glue_init(&mut s).await.map_err(|e| format!("glue init #{i}: {e}"))?;
         }
         streams.push(s);
     }

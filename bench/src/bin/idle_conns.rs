@@ -15,6 +15,9 @@
 //! connect + handshake (+ echo) takes longer than `timeout` (default 10 s) counts as failed
 //! (a server out of file descriptors leaves connections unanswered in its accept queue).
 //!
+//! With `--glue`, each connection also completes the glue init handshake (the socket exists,
+//! its `welcome` arrived) before it idles.
+//!
 //! The last line is machine-readable:
 //! `RESULT label conns_open rss_before_kb rss_after_kb kb_per_conn conns_failed`
 
@@ -28,7 +31,7 @@ use tokio::net::{TcpSocket, TcpStream};
 
 const USAGE: &str = "usage: idle_conns --url ws://HOST:PORT/PATH --server-pid PID [--conns N] \
 [--source-ips K] [--concurrency C] [--settle SECS] [--message-size BYTES] [--timeout SECS] \
-[--hold SECS] [--label TEXT]";
+[--hold SECS] [--label TEXT] [--glue]";
 
 fn main() {
     let args = Args::parse(USAGE);
@@ -50,6 +53,7 @@ fn main() {
     let hold: f64 = args.num("hold", 0.0);
     let timeout = Duration::from_secs_f64(args.num("timeout", 10.0));
     let label = args.str_or("label", "-");
+    let glue = args.get("glue").is_some();
     let limit = glue_bench::raise_nofile();
     if (limit as usize) < conns + 64 {
         eprintln!("idle_conns: open-files limit {limit} is too low for {conns} connections");
@@ -75,7 +79,7 @@ fn main() {
             setups.push(tokio::spawn(async move {
                 let r = tokio::time::timeout(
                     timeout,
-                    open(dst, src, source_ips > 1, &host, &path, msg_size),
+                    open(dst, src, source_ips > 1, &host, &path, msg_size, glue),
                 )
                 .await
                 .unwrap_or_else(|_| Err(format!("no handshake within {timeout:?}")));
@@ -128,6 +132,7 @@ async fn open(
     host: &str,
     path: &str,
     msg_size: usize,
+    glue: bool,
 ) -> Result<TcpStream, String> {
     let sock = TcpSocket::new_v4().map_err(|e| format!("socket: {e}"))?;
     if bind {
@@ -138,7 +143,10 @@ async fn open(
     if !rest.is_empty() {
         return Err("data right after the handshake".into());
     }
-    if msg_size > 0 {
+    if glue {
+        glue_bench::glue_init(&mut s).await.map_err(|e| format!("glue init: {e}"))?;
+    }
+    if msg_size > 0 && !glue {
         let payload = vec![0x5au8; msg_size];
         let req = frame(0x2, &payload, Some([1, 2, 3, 4]));
         let expected = frame(0x2, &payload, None);

@@ -18,7 +18,7 @@
 //!   late loses nothing.
 //! * [`ReadMode::Discard`] drops everything (upstream's `DiscardRead`).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 use super::message::MAIN_CHANNEL;
 
@@ -87,45 +87,75 @@ impl ChannelQueue {
 }
 
 /// The bounded unread data of one socket.
+///
+/// The main channel is held inline and named channels in a small vector (applications open
+/// a handful), so a socket that uses only the main channel allocates nothing here.
 #[derive(Debug)]
 pub struct Inbox {
     config: InboxConfig,
-    channels: HashMap<String, ChannelQueue>,
+    main: ChannelQueue,
+    named: Vec<(String, ChannelQueue)>,
     dispatch: VecDeque<(String, String)>,
 }
 
 impl Inbox {
     /// An inbox with only the main channel open (as a read channel).
     pub fn new(config: InboxConfig) -> Self {
-        let mut channels = HashMap::new();
         let mut main = ChannelQueue::new();
         main.mode = ReadMode::Read;
-        channels.insert(MAIN_CHANNEL.to_owned(), main);
-        Inbox { config, channels, dispatch: VecDeque::new() }
+        Inbox { config, main, named: Vec::new(), dispatch: VecDeque::new() }
+    }
+
+    fn get(&self, channel: &str) -> Option<&ChannelQueue> {
+        if channel == MAIN_CHANNEL {
+            return Some(&self.main);
+        }
+        self.named.iter().find(|(n, _)| n == channel).map(|(_, c)| c)
+    }
+
+    fn get_mut(&mut self, channel: &str) -> Option<&mut ChannelQueue> {
+        find_mut(&mut self.main, &mut self.named, channel)
+    }
+
+    fn all(&self) -> impl Iterator<Item = &ChannelQueue> {
+        std::iter::once(&self.main).chain(self.named.iter().map(|(_, c)| c))
     }
 
     /// Opens a channel (idempotent).
     pub fn open(&mut self, channel: &str) {
-        if !self.channels.contains_key(channel) {
-            self.channels.insert(channel.to_owned(), ChannelQueue::new());
+        if self.get(channel).is_none() {
+            self.named.reserve_exact(1);
+            self.named.push((channel.to_owned(), ChannelQueue::new()));
         }
     }
 
     /// Whether the application opened `channel`.
     pub fn is_open(&self, channel: &str) -> bool {
-        self.channels.contains_key(channel)
+        self.get(channel).is_some()
     }
 
     /// The channel's read mode (`None` if not open).
     pub fn mode(&self, channel: &str) -> Option<ReadMode> {
-        self.channels.get(channel).map(|c| c.mode)
+        self.get(channel).map(|c| c.mode)
+    }
+
+    /// Releases the capacity of empty queues.
+    pub fn shrink_idle(&mut self) {
+        if self.dispatch.is_empty() && self.dispatch.capacity() > 0 {
+            self.dispatch = VecDeque::new();
+        }
+        for c in std::iter::once(&mut self.main).chain(self.named.iter_mut().map(|(_, c)| c)) {
+            if c.queue.is_empty() && c.queue.capacity() > 0 {
+                c.queue = VecDeque::new();
+            }
+        }
     }
 
     /// Sets how `channel` is consumed (opening it). Switching to [`ReadMode::Handler`] moves
     /// the waiting messages to the dispatch queue; [`ReadMode::Discard`] drops them.
     pub fn set_mode(&mut self, channel: &str, mode: ReadMode) {
         self.open(channel);
-        let c = self.channels.get_mut(channel).expect("opened");
+        let c = find_mut(&mut self.main, &mut self.named, channel).expect("opened");
         c.mode = mode;
         match mode {
             ReadMode::Handler => {
@@ -145,7 +175,8 @@ impl Inbox {
 
     /// A message arrived on `channel`.
     pub fn push(&mut self, channel: &str, data: String) -> Delivery {
-        let Some(c) = self.channels.get_mut(channel) else {
+        let config = self.config;
+        let Some(c) = find_mut(&mut self.main, &mut self.named, channel) else {
             return Delivery::Dropped(DropReason::UnknownChannel);
         };
         match c.mode {
@@ -157,7 +188,7 @@ impl Inbox {
                 self.dispatch.push_back((channel.to_owned(), data));
                 Delivery::Dispatch
             }
-            ReadMode::Unread if is_full(&self.config, c) => {
+            ReadMode::Unread if is_full(&config, c) => {
                 c.dropped += 1;
                 Delivery::Dropped(DropReason::Full)
             }
@@ -171,7 +202,7 @@ impl Inbox {
 
     /// Takes the oldest message of `channel`; marks the channel as read.
     pub fn pop(&mut self, channel: &str) -> Option<String> {
-        let c = self.channels.get_mut(channel)?;
+        let c = self.get_mut(channel)?;
         if c.mode == ReadMode::Unread {
             c.mode = ReadMode::Read;
         }
@@ -182,12 +213,12 @@ impl Inbox {
 
     /// Messages waiting in `channel`.
     pub fn len(&self, channel: &str) -> usize {
-        self.channels.get(channel).map_or(0, |c| c.queue.len())
+        self.get(channel).map_or(0, |c| c.queue.len())
     }
 
     /// Messages dropped on `channel` so far.
     pub fn dropped(&self, channel: &str) -> u64 {
-        self.channels.get(channel).map_or(0, |c| c.dropped)
+        self.get(channel).map_or(0, |c| c.dropped)
     }
 
     /// The next message for a handler, in arrival order across channels.
@@ -199,17 +230,28 @@ impl Inbox {
     /// Whether a read channel is full: stop reading the connection until this turns false.
     /// (The dispatch queue is drained by the runtime after every input and is not counted.)
     pub fn is_backed_up(&self) -> bool {
-        self.channels.values().any(|c| c.mode == ReadMode::Read && is_full(&self.config, c))
+        self.all().any(|c| c.mode == ReadMode::Read && is_full(&self.config, c))
     }
 
     /// Drops everything (the socket closed).
     pub fn clear(&mut self) {
-        for c in self.channels.values_mut() {
+        for c in std::iter::once(&mut self.main).chain(self.named.iter_mut().map(|(_, c)| c)) {
             c.queue.clear();
             c.bytes = 0;
         }
         self.dispatch.clear();
     }
+}
+
+fn find_mut<'a>(
+    main: &'a mut ChannelQueue,
+    named: &'a mut [(String, ChannelQueue)],
+    channel: &str,
+) -> Option<&'a mut ChannelQueue> {
+    if channel == MAIN_CHANNEL {
+        return Some(main);
+    }
+    named.iter_mut().find(|(n, _)| n == channel).map(|(_, c)| c)
 }
 
 fn is_full(config: &InboxConfig, c: &ChannelQueue) -> bool {

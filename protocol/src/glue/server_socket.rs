@@ -89,6 +89,9 @@ pub enum WriteError {
     Full,
 }
 
+/// Protocol replies queued beyond [`SocketConfig::max_queued`] before further ones are dropped.
+pub const REPLY_SLACK: usize = 64;
+
 #[derive(Debug, Clone, Copy)]
 enum Timer {
     Ping = 0,
@@ -159,6 +162,16 @@ impl ServerSocket {
         self.paused = !reading;
         self.timers[Timer::PongDeadline as usize] = None;
         self.timers[Timer::Ping as usize] = reading.then(|| now + self.config.ping_interval);
+    }
+
+    /// Releases the capacity of empty queues (call when idle).
+    pub fn shrink_idle(&mut self) {
+        if self.tx.is_empty() && self.tx.capacity() > 0 {
+            self.tx = VecDeque::new();
+        }
+        if self.events.is_empty() && self.events.capacity() > 0 {
+            self.events = VecDeque::new();
+        }
     }
 
     /// Messages queued and not yet taken by `poll_transmit`.
@@ -284,9 +297,13 @@ impl ServerSocket {
     }
 
     fn push(&mut self, message: Bytes) {
-        // Protocol replies (pong, init, iv, dr, ping) are small and bounded by the input
-        // rate; they bypass the data cap so keep-alive works while data is backed up.
-        self.tx.push_back(message);
+        // Protocol replies (pong, init, iv, dr, ping) bypass the data cap so keep-alive works
+        // while data is backed up, but a client that floods pings or garbage without reading
+        // must not grow the queue: past REPLY_SLACK extra messages, replies are dropped (the
+        // queued messages themselves prove the server alive).
+        if self.tx.len() < self.config.max_queued + REPLY_SLACK {
+            self.tx.push_back(message);
+        }
     }
 
     /// The next glue message to send (one transport message each).

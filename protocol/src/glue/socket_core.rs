@@ -63,6 +63,15 @@ impl SocketCore {
         &self.socket
     }
 
+    /// Releases the capacity of empty queues (call when the socket goes idle).
+    pub fn shrink_idle(&mut self) {
+        self.socket.shrink_idle();
+        self.inbox.shrink_idle();
+        if self.events.is_empty() && self.events.capacity() > 0 {
+            self.events = VecDeque::new();
+        }
+    }
+
     /// Whether the socket is closed (writes fail; queued data can still be read).
     pub fn is_closed(&self) -> bool {
         self.socket.is_closed()

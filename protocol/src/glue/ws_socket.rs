@@ -42,6 +42,13 @@ impl WsSocket {
         &mut self.core
     }
 
+    /// Releases the capacity of empty queues of the socket and the WebSocket (call before
+    /// the connection waits for input).
+    pub fn shrink_idle(&mut self) {
+        self.core.shrink_idle();
+        self.conn.shrink_idle();
+    }
+
     /// Moves what a command queued onto the WebSocket (closing it if the socket closed).
     pub fn after_command(&mut self, now: Instant) {
         self.now = now;

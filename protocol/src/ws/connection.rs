@@ -233,6 +233,23 @@ impl Connection {
         &self.config
     }
 
+    /// Releases the capacity of empty internal queues and buffers (call when the connection
+    /// goes idle: an idle connection then holds no heap beyond the machine itself).
+    pub fn shrink_idle(&mut self) {
+        if self.events.is_empty() && self.events.capacity() > 0 {
+            self.events = VecDeque::new();
+        }
+        if self.tx_queue.is_empty() && self.tx_queue.capacity() > 0 {
+            self.tx_queue = VecDeque::new();
+        }
+        if self.tx_buf.is_empty() && self.tx_buf.capacity() > 0 {
+            self.tx_buf = BytesMut::new();
+        }
+        if self.ctrl.is_empty() && self.ctrl.capacity() > 0 {
+            self.ctrl = Vec::new();
+        }
+    }
+
     /// Bytes queued for sending and not yet taken by [`poll_transmit`](Self::poll_transmit).
     pub fn buffered_amount(&self) -> usize {
         self.tx_pending

@@ -48,6 +48,9 @@ pub(crate) fn settle<'a>(
         if notify_timer {
             server.ajax_timer.notify_one();
         }
+        // Room in the send queue (polls took messages) or in the inbox (a read): wake the
+        // writers and the pushes that wait.
+        shared.writable.notify_waiters();
         shared.apply(fx);
         if undelivered.is_empty() {
             return;
@@ -147,6 +150,24 @@ where
             };
             *shared.remote_addr.lock().unwrap_or_else(|e| e.into_inner()) =
                 remote_addr(&request.head, peer);
+            // Back-pressure as upstream: the push is not answered while the application is
+            // behind (a read channel is full) or its new-socket callback has not returned.
+            loop {
+                let room = shared.writable.notified();
+                tokio::pin!(room);
+                room.as_mut().enable();
+                let ready = match &*shared.lock() {
+                    Bound::Ajax(a) => {
+                        let core = a.core();
+                        core.is_closed() || !(core.is_backed_up() || core.is_init_pending())
+                    }
+                    Bound::Ws(_) => true,
+                };
+                if ready {
+                    break;
+                }
+                room.await;
+            }
             if let Err(e) = with_ajax(inner, &shared, |a| {
                 a.handle_push(Instant::now(), &ua, message, &mut OsEntropy::new())
             }) {

@@ -4,6 +4,7 @@
 use super::ajax;
 use super::socket::{Bound, Effects, Kick, Shared, Socket};
 use crate::driver::{Driver, Wake};
+use bytes::Bytes;
 use glue_protocol::glue::ajax::PollAnswer;
 use glue_protocol::glue::front::{
     client_script_response, error_response, front_route, FrontConfig, FrontRoute,
@@ -20,7 +21,7 @@ use glue_protocol::ws::Connection;
 use glue_protocol::Machine;
 use std::collections::HashMap;
 use std::fmt;
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -28,7 +29,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{oneshot, Notify};
 
 /// Decides whether a request's origin is allowed.
 pub type OriginCheck = Arc<dyn Fn(&RequestHead) -> bool + Send + Sync>;
@@ -346,8 +347,13 @@ impl Server {
                         error_response(status, &cors, keep_alive)
                     }
                     FrontRoute::WebSocket => {
+                        // A new task: this one's HTTP state and read buffer are freed, so
+                        // an idle socket holds only the WebSocket task.
                         let rest = http.take_remaining();
-                        self.serve_websocket(stream, request.head, &rest, &peer).await;
+                        let server = self.clone();
+                        tokio::spawn(async move {
+                            server.serve_websocket(stream, request.head, rest, &peer).await;
+                        });
                         return;
                     }
                     FrontRoute::Ajax => {
@@ -390,73 +396,102 @@ impl Server {
         }
     }
 
-    async fn serve_websocket<S>(&self, mut stream: S, head: RequestHead, rest: &[u8], peer: &str)
+    async fn serve_websocket<S>(&self, mut stream: S, head: RequestHead, rest: Bytes, peer: &str)
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let user_agent = head.headers.get("user-agent").unwrap_or("").to_owned();
         let remote = remote_addr(&head, peer);
-        let (response, outcome) = respond(head, None);
-        if stream.write_all(&response).await.is_err() || outcome.is_err() {
-            return;
+        {
+            let (response, outcome) = respond(head, None);
+            if stream.write_all(&response).await.is_err() || outcome.is_err() {
+                return;
+            }
         }
         let now = Instant::now();
         let mut conn = Connection::server(self.inner.options.ws.clone(), now);
-        conn.handle_data(now, rest);
+        conn.handle_data(now, &rest);
+        drop(rest);
         if self.is_blocked() {
             let _ = conn.close(now, None, "");
             let mut driver = Driver::new(Detached(conn), stream);
             let _ = tokio::time::timeout(Duration::from_secs(1), driver.flush()).await;
             return;
         }
-        let (tx, mut rx) = mpsc::channel(1);
-        let id = self.inner.new_id();
-        let core =
-            SocketCore::new(id.clone(), self.inner.options.socket, self.inner.options.inbox, now);
+        let shared = self.inner.new_ws_socket(conn, remote, user_agent, now);
+        // The connection's own task holds only the driver and the socket.
+        tokio::spawn(run_ws(Driver::new(Locked(shared.clone()), stream), shared));
+    }
+}
+
+/// The connection task of a WebSocket glue socket: holds only the driver and the socket.
+async fn run_ws<S: AsyncRead + AsyncWrite + Unpin + Send>(
+    mut driver: Driver<Locked, S>,
+    shared: Arc<Shared>,
+) {
+    loop {
+        let fx = {
+            let mut state = shared.lock();
+            let Bound::Ws(w) = &mut *state else { unreachable!("a WebSocket socket") };
+            Effects::collect(&shared, w.core_mut())
+        };
+        shared.apply(fx);
+        let flushed = driver.flush().await;
+        shared.writable.notify_waiters();
+        if flushed.is_err() || driver.is_shut_down() {
+            break;
+        }
+        let Kick::Ws(wake) = &shared.kick else { unreachable!("a WebSocket socket") };
+        let wait = driver.wait_or(wake.notified());
+        let mut wait = std::pin::pin!(wait);
+        let woke = match poll_fn(|cx| Poll::Ready(wait.as_mut().poll(cx))).await {
+            Poll::Ready(w) => w,
+            Poll::Pending => {
+                // Nothing to do right now: give back the queues' capacity before sleeping.
+                if let Bound::Ws(w) = &mut *shared.lock() {
+                    w.shrink_idle();
+                }
+                wait.await
+            }
+        };
+        if let Wake::Command(()) = woke {
+            let mut state = shared.lock();
+            if let Bound::Ws(w) = &mut *state {
+                w.after_command(Instant::now());
+            }
+        }
+    }
+    let fx = {
+        let mut state = shared.lock();
+        let Bound::Ws(w) = &mut *state else { unreachable!("a WebSocket socket") };
+        w.core_mut().handle_transport_closed(Instant::now());
+        Effects::collect(&shared, w.core_mut())
+    };
+    shared.apply(fx);
+}
+
+impl ServerInner {
+    fn new_ws_socket(
+        self: &Arc<Self>,
+        conn: Connection,
+        remote: String,
+        user_agent: String,
+        now: Instant,
+    ) -> Arc<Shared> {
+        let id = self.new_id();
+        let core = SocketCore::new(id.clone(), self.options.socket, self.options.inbox, now);
         let shared = Shared::new(
             id,
             remote,
             user_agent,
             Bound::Ws(WsSocket::new(conn, core, now)),
-            Kick::Ws(tx),
-            Arc::downgrade(&self.inner),
+            Kick::Ws(Notify::new()),
+            Arc::downgrade(self),
         );
-        self.inner.register(&shared);
-        let mut driver = Driver::new(Locked(shared.clone()), stream);
-        loop {
-            let fx = {
-                let mut state = shared.lock();
-                let Bound::Ws(w) = &mut *state else { unreachable!("a WebSocket socket") };
-                Effects::collect(&shared, w.core_mut())
-            };
-            shared.apply(fx);
-            let flushed = driver.flush().await;
-            shared.writable.notify_waiters();
-            if flushed.is_err() || driver.is_shut_down() {
-                break;
-            }
-            match driver.wait(Some(&mut rx)).await {
-                Wake::Machine => {}
-                Wake::Command(()) => {
-                    let mut state = shared.lock();
-                    if let Bound::Ws(w) = &mut *state {
-                        w.after_command(Instant::now());
-                    }
-                }
-                Wake::CommandsClosed => {}
-            }
-        }
-        let fx = {
-            let mut state = shared.lock();
-            let Bound::Ws(w) = &mut *state else { unreachable!("a WebSocket socket") };
-            w.core_mut().handle_transport_closed(Instant::now());
-            Effects::collect(&shared, w.core_mut())
-        };
-        shared.apply(fx);
+        self.register(&shared);
+        shared
     }
-}
 
-impl ServerInner {
     /// A fresh socket ID, unique among the registered sockets.
     pub(crate) fn new_id(&self) -> String {
         let sockets = self.sockets.lock().unwrap_or_else(|e| e.into_inner());

@@ -8,11 +8,11 @@ use glue_protocol::glue::{
 };
 use glue_protocol::rand::OsEntropy;
 use std::any::Any;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
 
 type Handler = Arc<dyn Fn(String) + Send + Sync>;
 type CloseHandler = Box<dyn FnOnce() + Send>;
@@ -43,7 +43,7 @@ impl Bound {
 /// What the transport must do after a command changed the state.
 pub(crate) enum Kick {
     /// Wake the WebSocket connection task.
-    Ws(mpsc::Sender<()>),
+    Ws(Notify),
     /// AjaxSocket: process answers here and re-arm the server's Ajax timer.
     Ajax,
 }
@@ -58,7 +58,7 @@ pub(crate) struct Shared {
     pub(crate) server: Weak<ServerInner>,
     readable: Notify,
     pub(crate) writable: Notify,
-    handlers: Mutex<HashMap<String, Handler>>,
+    handlers: Mutex<Vec<(String, Handler)>>,
     on_close: Mutex<Vec<CloseHandler>>,
     closed_seen: Mutex<bool>,
     /// Handler messages waiting, and whether a thread is running handlers.
@@ -124,7 +124,7 @@ impl Shared {
             server,
             readable: Notify::new(),
             writable: Notify::new(),
-            handlers: Mutex::new(HashMap::new()),
+            handlers: Mutex::new(Vec::new()),
             on_close: Mutex::new(Vec::new()),
             closed_seen: Mutex::new(false),
             dispatch: Mutex::new((VecDeque::new(), false)),
@@ -142,9 +142,9 @@ impl Shared {
         let mut state = self.lock();
         let r = f(state.core_mut(), now);
         match (&self.kick, &mut *state) {
-            (Kick::Ws(tx), Bound::Ws(_)) => {
+            (Kick::Ws(wake), Bound::Ws(_)) => {
                 drop(state);
-                let _ = tx.try_send(());
+                wake.notify_one();
             }
             (_, Bound::Ajax(a)) => {
                 a.after_command(now, &mut OsEntropy::new());
@@ -200,8 +200,13 @@ impl Shared {
                     }
                 }
             };
-            let handler =
-                self.handlers.lock().unwrap_or_else(|e| e.into_inner()).get(&next.0).cloned();
+            let handler = self
+                .handlers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .find(|(n, _)| *n == next.0)
+                .map(|(_, h)| h.clone());
             if let Some(h) = handler {
                 let run = std::panic::AssertUnwindSafe(|| h(next.1));
                 if std::panic::catch_unwind(run).is_err() {
@@ -433,11 +438,12 @@ impl Channel {
     /// Calls `f` for every message (in order; earlier unread messages first).
     pub fn on_read(&self, f: impl Fn(String) + Send + Sync + 'static) {
         let shared = &self.socket.shared;
-        shared
-            .handlers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(self.name.clone(), Arc::new(f));
+        {
+            let mut handlers = shared.handlers.lock().unwrap_or_else(|e| e.into_inner());
+            handlers.retain(|(n, _)| *n != self.name);
+            handlers.reserve_exact(1);
+            handlers.push((self.name.clone(), Arc::new(f)));
+        }
         shared.command(|core, now| core.set_read_mode(now, &self.name, ReadMode::Handler));
         // The backlog moved to the dispatch queue: run it now.
         let fx = Effects::collect(shared, shared.lock().core_mut());
@@ -447,7 +453,7 @@ impl Channel {
     /// Drops everything received on this channel from now on (and what is waiting).
     pub fn discard_read(&self) {
         let shared = &self.socket.shared;
-        shared.handlers.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.name);
+        shared.handlers.lock().unwrap_or_else(|e| e.into_inner()).retain(|(n, _)| *n != self.name);
         shared.command(|core, now| core.set_read_mode(now, &self.name, ReadMode::Discard));
     }
 }
