@@ -7,8 +7,8 @@
 //! Differences from upstream, invisible to glue.js: the poll token rotates only when a
 //! message is delivered, so a `t` answer leaves the client's token valid (upstream rotates on
 //! acceptance and breaks the session after every poll timeout); a message taken by a poll
-//! whose answer could not be written can be put back at the head of the queue
-//! ([`AjaxSession::requeue_front`]); a newer poll with the current token replaces a held one
+//! whose answer could not be written can be put back at the head of the queue, and the token
+//! the client still holds becomes valid again ([`AjaxSession::requeue_front`]); a newer poll with the current token replaces a held one
 //! (answered `t`) instead of being refused.
 
 use super::ids::{random_id, POLL_TOKEN_LEN};
@@ -116,6 +116,8 @@ pub struct PollAnswer {
 pub struct AjaxSession {
     uid: String,
     token: String,
+    /// The token before the last delivery, until a poll shows the client has the new one.
+    prev_token: Option<String>,
     user_agent: String,
     poll_timeout: Duration,
     held: Option<(RequestId, Instant)>,
@@ -140,6 +142,7 @@ impl AjaxSession {
         let session = AjaxSession {
             uid,
             token,
+            prev_token: None,
             user_agent: user_agent.to_owned(),
             poll_timeout,
             held: None,
@@ -196,6 +199,7 @@ impl AjaxSession {
         if token != self.token {
             return Err(AjaxError::InvalidToken);
         }
+        self.prev_token = None;
         // A newer poll with the current token means the client gave up on the held one.
         if let Some((old, _)) = self.held.take() {
             self.answers.push_back(PollAnswer {
@@ -218,10 +222,14 @@ impl AjaxSession {
         self.deliver(entropy);
     }
 
-    /// Puts back a message whose poll answer could not be written (it goes out first).
+    /// Puts back a message whose poll answer could not be written (it goes out first). The
+    /// client never saw the new token of that answer, so the one it holds is valid again.
     pub fn requeue_front(&mut self, message: Bytes, entropy: &mut dyn Entropy) {
         if self.closed {
             return;
+        }
+        if let Some(t) = self.prev_token.take() {
+            self.token = t;
         }
         self.queue.push_front(message);
         self.deliver(entropy);
@@ -240,7 +248,8 @@ impl AjaxSession {
         }
         let (request, _) = self.held.take().expect("held poll");
         let message = self.queue.pop_front().expect("queued message");
-        self.token = random_id(entropy, POLL_TOKEN_LEN);
+        let token = random_id(entropy, POLL_TOKEN_LEN);
+        self.prev_token = Some(std::mem::replace(&mut self.token, token));
         let mut body = BytesMut::with_capacity(self.token.len() + 1 + message.len());
         body.put_slice(self.token.as_bytes());
         body.put_u8(b'&');
@@ -355,11 +364,24 @@ mod tests {
         s.handle_poll(t0, 4, "UA", new_token, &mut rng).unwrap();
         let a = s.poll_answer().unwrap();
         assert!(a.body.ends_with(b"&a"));
-        // an answer that could not be written is requeued first
+        // an answer that could not be written is requeued first, and the client's token (the
+        // one it polled with) is valid again, not the one it never received
         let t = String::from_utf8(a.body.to_vec()).unwrap().split_once('&').unwrap().0.to_owned();
         s.requeue_front(a.message.unwrap(), &mut rng);
-        s.handle_poll(t0, 5, "UA", &t, &mut rng).unwrap();
-        assert!(s.poll_answer().unwrap().body.ends_with(b"&a"));
+        assert_eq!(s.handle_poll(t0, 5, "UA", &t, &mut rng), Err(AjaxError::InvalidToken));
+        s.handle_poll(t0, 5, "UA", new_token, &mut rng).unwrap();
+        let a = s.poll_answer().unwrap();
+        assert!(a.body.ends_with(b"&a"));
+        // once the client polls with the new token, the old one is gone for good
+        let t = String::from_utf8(a.body.to_vec()).unwrap().split_once('&').unwrap().0.to_owned();
+        s.handle_poll(t0, 6, "UA", &t, &mut rng).unwrap();
+        let b = s.poll_answer().unwrap();
+        assert!(b.body.ends_with(b"&b"));
+        let t2 = String::from_utf8(b.body.to_vec()).unwrap().split_once('&').unwrap().0.to_owned();
+        s.handle_poll(t0, 7, "UA", &t2, &mut rng).unwrap();
+        s.requeue_front(Bytes::from_static(b"z"), &mut rng);
+        assert_eq!(s.poll_answer().unwrap().request, 7);
+        assert_eq!(s.handle_poll(t0, 8, "UA", &t, &mut rng), Err(AjaxError::InvalidToken));
     }
 
     #[test]
