@@ -2,7 +2,8 @@
 # Runs every test of glue-rs on a fresh machine, installing what the tests need:
 #   formatting, clippy (-D warnings), unit/property/integration tests, the Autobahn suite
 #   (cases 1–10, server and client of both runtimes, diffed against tests/autobahn/expected),
-#   a fuzz smoke run of every target, and a build check of the benchmarks.
+#   headless Chromium end-to-end tests of the glue browser client against both runtimes
+#   (installs Debian's chromium and the pinned npm playwright-core), a fuzz smoke run of every target, and a build check of the benchmarks.
 # Usage: tests/run-all.sh            (FUZZ_SECONDS=20 by default; 0 skips nothing, it is the
 #                                      per-target time)
 # A missing tool is installed, never skipped; any failure fails the run.
@@ -32,6 +33,9 @@ cargo test --workspace --locked
 step "autobahn (1-10, both roles, both runtimes)"
 cargo build --release --locked -p glue-tests --bin fixture
 tests/autobahn/run.sh
+
+step "browser end-to-end (headless Chromium, js/glue.js, both runtimes)"
+tests/browser/run.sh
 
 step "fuzz smoke (${fuzz_seconds}s per target)"
 fuzz/smoke.sh "$fuzz_seconds"
