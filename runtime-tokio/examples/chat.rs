@@ -50,9 +50,10 @@ async fn main() -> std::io::Result<()> {
         let _ = socket.try_write(&format!("welcome, {}", socket.id()));
         let (all, me) = (all.clone(), socket.id().to_owned());
         socket.on_read(move |text| {
-            let line = format!("{}: {text}", &me[..6]);
+            // Encoded once, shared by every recipient.
+            let line = glue_tokio::glue::encode("m", &format!("{}: {text}", &me[..6]));
             for s in all.sockets() {
-                let _ = s.try_write(&line);
+                let _ = s.try_write_encoded(&line);
             }
         });
     });

@@ -378,3 +378,20 @@ async fn ajax_pushes_wait_for_a_slow_reader() {
     let got = timeout(LIMIT, rx.recv()).await.unwrap().unwrap();
     assert_eq!(got, (0..40).map(|i| i.to_string()).collect::<Vec<_>>());
 }
+
+#[tokio::test]
+async fn a_broadcast_is_encoded_once_for_every_socket() {
+    let (server, addr) = start(ServerOptions::default(), |_| {}).await;
+    let mut a = ws(&addr).await;
+    let mut b = ws(&addr).await;
+    init(&mut a).await;
+    init(&mut b).await;
+    let message = glue_tokio::glue::encode("news", "to all ü");
+    let sockets = server.sockets();
+    assert_eq!(sockets.len(), 2);
+    for s in sockets {
+        s.try_write_encoded(&message).unwrap();
+    }
+    assert_eq!(next_text(&mut a).await.as_deref(), Some("cd4&newsto all ü"));
+    assert_eq!(next_text(&mut b).await.as_deref(), Some("cd4&newsto all ü"));
+}

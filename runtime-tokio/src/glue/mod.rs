@@ -25,4 +25,10 @@ mod socket;
 
 pub use glue_protocol::glue::{DropReason, InboxConfig, SocketConfig, Transport, WriteError};
 pub use server::{HttpHandler, OriginCheck, Server, ServerOptions, SocketType};
-pub use socket::{Channel, Socket};
+pub use socket::{Channel, Encoded, Socket};
+
+/// Encodes `data` for `channel` once (`"m"` = the main channel), to send it to many sockets
+/// with [`Socket::try_write_encoded`].
+pub fn encode(channel: &str, data: &str) -> Encoded {
+    Encoded(glue_protocol::glue::encode_channel_data(channel, data))
+}

@@ -8,6 +8,10 @@ use glue_protocol::glue::{
 };
 use glue_protocol::rand::OsEntropy;
 use std::any::Any;
+
+/// A glue message encoded once (see [`encode`](super::encode)); cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Encoded(pub(crate) bytes::Bytes);
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -346,6 +350,13 @@ impl Socket {
     /// Writes on the main channel if the send queue has room.
     pub fn try_write(&self, data: &str) -> Result<(), WriteError> {
         self.main().try_write(data)
+    }
+
+    /// Queues a message encoded once for many sockets ([`encode`](super::encode)), if the send
+    /// queue has room: a broadcast shares one buffer among all recipients.
+    pub fn try_write_encoded(&self, message: &Encoded) -> Result<(), WriteError> {
+        let bytes = message.0.clone();
+        self.shared.command(move |core, _| core.write_encoded(bytes))
     }
 
     /// The next message on the main channel; `Err(Closed)` once the socket is closed and
