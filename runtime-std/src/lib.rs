@@ -18,6 +18,9 @@
 //! })?;
 //! # Ok::<(), std::io::Error>(())
 //! ```
+//!
+//! Modules: [`ws`] (WebSocket server and client) and [`glue`] (the glue protocol: server over
+//! WebSocket and AjaxSocket long-polling, and the client; see its module docs).
 #![warn(missing_docs)]
 
 mod error;

@@ -21,6 +21,9 @@
 //!     .await
 //! # }
 //! ```
+//!
+//! Modules: [`ws`] (WebSocket server and client) and [`glue`] (the glue protocol: server over
+//! WebSocket and AjaxSocket long-polling, and the client; see its module docs).
 #![warn(missing_docs)]
 
 mod driver;
