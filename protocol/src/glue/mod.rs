@@ -8,6 +8,7 @@
 pub mod ajax;
 mod ajax_socket;
 mod client;
+pub mod client_target;
 pub mod front;
 pub mod ids;
 pub mod inbox;

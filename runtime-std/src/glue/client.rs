@@ -35,8 +35,7 @@ use crate::ws::{self, Message as WsMessage, WebSocket, WsSender};
 use crate::Error;
 use bytes::Bytes;
 use glue_protocol::glue::{Action, ClientError, ClientEvent, GlueClient, MAIN_CHANNEL};
-use glue_protocol::http::{ClientConnection, Limits, Request};
-use glue_protocol::ws::handshake::{HandshakeError, WsUrl};
+use glue_protocol::http::ClientConnection;
 use glue_protocol::ws::Utf8Bytes;
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, Read, Write};
@@ -45,6 +44,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use glue_protocol::glue::client_target::ClientTarget;
+pub use glue_protocol::glue::client_target::{ClientOptions, Event};
 pub use glue_protocol::glue::{ClientConfig, ClientState, SendResult, Transport};
 
 /// glue.js's timeout of a push (and init) request.
@@ -54,143 +55,18 @@ const POLL_TIMEOUT: Duration = Duration::from_secs(45);
 /// Longest blocking read before the client thread looks at its state again.
 const MAX_WAIT: Duration = Duration::from_millis(250);
 
-/// Client settings: where the server is, the glue.js options, and local bounds.
-#[derive(Debug, Clone)]
-pub struct ClientOptions {
-    /// The server's glue base path (glue.js `baseURL`). Default `/glue/`.
-    pub base_url: String,
-    /// Timings, reconnect policy, forced transport and send buffer bound.
-    pub config: ClientConfig,
-    /// `User-Agent` of every request. Default `glue-rs`.
-    pub user_agent: String,
-    /// Extra header fields of every request (e.g. `Origin`, cookies).
-    pub headers: Vec<(String, String)>,
-    /// Messages queued per channel for reading. Default 1024.
-    pub recv_queue: usize,
-    /// Events queued for [`Client::read_event_timeout`]. Default 256.
-    pub event_queue: usize,
-    /// Largest message accepted from the server. Default 64 MiB.
-    pub max_message_size: usize,
-}
-
-impl Default for ClientOptions {
-    fn default() -> Self {
-        ClientOptions {
-            base_url: "/glue/".into(),
-            config: ClientConfig::default(),
-            user_agent: "glue-rs".into(),
-            headers: Vec::new(),
-            recv_queue: 1024,
-            event_queue: 256,
-            max_message_size: 64 << 20,
-        }
-    }
-}
-
-/// What happened on the client (the glue.js events).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event {
-    /// The first connection attempt started.
-    Connecting,
-    /// A later connection attempt started.
-    Reconnecting,
-    /// The init handshake completed.
-    Connected {
-        /// The server-assigned socket ID.
-        socket_id: String,
-    },
-    /// The client gave up, was closed, or was refused.
-    Disconnected,
-    /// The transport failed (a reconnect follows unless disabled).
-    Error(String),
-    /// The transport did not open in time (a reconnect follows).
-    ConnectTimeout,
-    /// The server did not answer a ping (a reconnect follows).
-    Timeout,
-    /// A message sent while not connected was dropped.
-    Discarded {
-        /// Channel name (`m` = main channel).
-        channel: String,
-        /// The data.
-        data: String,
-    },
-    /// The send buffer expired and was emptied.
-    DiscardSendBuffer,
-}
-
 type EventHandler = Arc<dyn Fn(&Event) + Send + Sync>;
 type MessageHandler = Arc<dyn Fn(String) + Send + Sync>;
 
-/// Where the server is.
-#[derive(Debug)]
-struct Target {
-    addr: String,
-    port: u16,
-    host_header: String,
-    ws_url: String,
-    ajax_path: String,
-    user_agent: String,
-    headers: Vec<(String, String)>,
-    max_message_size: usize,
-    recv_queue: usize,
-    event_queue: usize,
-    connect_timeout: Duration,
+type Target = ClientTarget;
+
+/// Runtime-specific connection helpers of a [`ClientTarget`].
+trait TargetExt {
+    fn socket_addr(&self) -> io::Result<SocketAddr>;
+    fn tcp(&self, timeout: Duration) -> io::Result<TcpStream>;
 }
 
-impl Target {
-    fn new(host: &str, options: &ClientOptions) -> Result<Target, Error> {
-        if !host.starts_with("http://") && !host.starts_with("https://") {
-            return Err(
-                HandshakeError::InvalidUrl("host must start with http:// or https://").into()
-            );
-        }
-        let url = WsUrl::parse(host)?;
-        if url.secure {
-            return Err(HandshakeError::InvalidUrl("https:// is not supported yet").into());
-        }
-        let mut base = options.base_url.clone();
-        if !base.starts_with('/') {
-            base.insert(0, '/');
-        }
-        if !base.ends_with('/') {
-            base.push('/');
-        }
-        let prefix = url.resource.trim_end_matches('/');
-        let base = format!("{prefix}{base}");
-        let host_header = url.host_header();
-        WsUrl::parse(&format!("ws://{host_header}{base}ws"))?;
-        let mut headers = options.headers.clone();
-        headers.retain(|(n, _)| !n.eq_ignore_ascii_case("user-agent"));
-        // Checked now: the request builder panics on invalid fields.
-        let all = headers.iter().map(|(n, v)| (n.as_str(), v.as_str()));
-        if !all.chain([("User-Agent", options.user_agent.as_str())]).all(valid_field) {
-            return Err(HandshakeError::InvalidUrl("invalid header field or User-Agent").into());
-        }
-        Ok(Target {
-            addr: url.host.clone(),
-            port: url.port,
-            ws_url: format!("ws://{host_header}{base}ws"),
-            ajax_path: format!("{base}ajax"),
-            host_header,
-            user_agent: options.user_agent.clone(),
-            headers,
-            max_message_size: options.max_message_size,
-            recv_queue: options.recv_queue.max(1),
-            event_queue: options.event_queue,
-            connect_timeout: options.config.connect_timeout,
-        })
-    }
-
-    fn request(&self, body: Bytes) -> Request {
-        let mut r = Request::new("POST", &self.host_header, &self.ajax_path)
-            .header("User-Agent", &self.user_agent)
-            .header("Content-Type", "text/plain;charset=UTF-8");
-        for (n, v) in &self.headers {
-            r = r.header(n, v);
-        }
-        r.body(body)
-    }
-
+impl TargetExt for ClientTarget {
     fn socket_addr(&self) -> io::Result<SocketAddr> {
         (self.addr.as_str(), self.port)
             .to_socket_addrs()?
@@ -206,17 +82,6 @@ impl Target {
         let _ = s.set_nodelay(true);
         Ok(s)
     }
-
-    fn limits(&self) -> Limits {
-        Limits { max_body: self.max_message_size + 64, ..Limits::default() }
-    }
-}
-
-fn valid_field((name, value): (&str, &str)) -> bool {
-    let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
-    !name.is_empty()
-        && name.chars().all(token)
-        && value.chars().all(|c| c == '\t' || !c.is_control())
 }
 
 /// One keep-alive HTTP/1.1 connection to the AjaxSocket endpoint.
@@ -508,15 +373,10 @@ impl Shared {
                 handler(data);
                 return;
             }
-            ClientEvent::Connecting => Event::Connecting,
-            ClientEvent::Reconnecting => Event::Reconnecting,
-            ClientEvent::Connected { socket_id } => Event::Connected { socket_id },
-            ClientEvent::Disconnected => Event::Disconnected,
-            ClientEvent::Error(e) => Event::Error(e),
-            ClientEvent::ConnectTimeout => Event::ConnectTimeout,
-            ClientEvent::Timeout => Event::Timeout,
-            ClientEvent::Discarded { channel, data } => Event::Discarded { channel, data },
-            ClientEvent::DiscardSendBuffer => Event::DiscardSendBuffer,
+            other => match Event::from_machine(other) {
+                Some(e) => e,
+                None => return,
+            },
         };
         if self.target.event_queue > 0 {
             let mut st = self.lock();
