@@ -16,6 +16,7 @@ mod init;
 mod message;
 pub mod registry;
 pub mod routing;
+pub mod server_options;
 mod server_socket;
 mod socket_core;
 mod ws_socket;

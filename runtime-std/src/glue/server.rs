@@ -21,9 +21,9 @@ use glue_protocol::glue::front::{
     client_script_response, error_response, front_route, FrontConfig, FrontRoute,
 };
 use glue_protocol::glue::ids::{random_id, SOCKET_ID_LEN};
-use glue_protocol::glue::routing::{remote_addr, same_origin, RouteConfig};
-use glue_protocol::glue::{InboxConfig, SocketConfig, SocketCore, WsSocket, DEFAULT_POLL_TIMEOUT};
-use glue_protocol::http::{Limits, Request, RequestHead, Response, ServerConnection};
+use glue_protocol::glue::routing::remote_addr;
+use glue_protocol::glue::{SocketCore, WsSocket};
+use glue_protocol::http::{RequestHead, Response, ServerConnection};
 use glue_protocol::rand::OsEntropy;
 use glue_protocol::ws::handshake::respond;
 use glue_protocol::ws::Connection;
@@ -35,11 +35,6 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::time::{Duration, Instant};
-
-/// Decides whether a request's origin is allowed.
-pub type OriginCheck = Arc<dyn Fn(&RequestHead) -> bool + Send + Sync>;
-/// Answers requests outside the base URL (static files, your API…).
-pub type HttpHandler = Arc<dyn Fn(&Request) -> Response + Send + Sync>;
 
 /// Stack size of connection threads. The new-socket callback and read handlers may run on
 /// them, so more than the bare loop needs (untouched stack costs no memory).
@@ -116,90 +111,9 @@ impl GlueStream for std::os::unix::net::UnixStream {
     }
 }
 
-/// How [`Server::run`] listens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SocketType {
-    /// Nothing: hand connections to [`Server::serve_connection`] yourself.
-    None,
-    /// A TCP listener on [`ServerOptions::listen_address`].
-    #[default]
-    Tcp,
-    /// A Unix socket at the path [`ServerOptions::listen_address`].
-    Unix,
-}
-
-/// Server options (upstream's, plus transports, limits and timings).
-#[derive(Clone)]
-pub struct ServerOptions {
-    /// How `run` listens. Default TCP.
-    pub socket_type: SocketType,
-    /// Listen address (`host:port`, or a path for Unix). Default `0.0.0.0:80`.
-    pub listen_address: String,
-    /// Base URL; a `/` is added at either end if missing. Default `/glue/`.
-    pub handle_url: String,
-    /// Origin policy for glue requests. Default: same origin ([`same_origin`]).
-    pub check_origin: Option<OriginCheck>,
-    /// Answer CORS headers (requests then need an `Origin`). Default false.
-    pub enable_cors: bool,
-    /// Serve `<base>ws`. Default true.
-    pub websocket: bool,
-    /// Serve `<base>ajax`. Default true.
-    pub ajax: bool,
-    /// Serve our browser client at `<base>glue.js`. Default true.
-    pub client_script: bool,
-    /// Keep-alive timings and the send-queue cap per socket.
-    pub socket: SocketConfig,
-    /// Unread data caps per channel.
-    pub inbox: InboxConfig,
-    /// WebSocket limits (message size etc.); glue sends no WebSocket pings.
-    pub ws: glue_protocol::ws::Config,
-    /// HTTP limits (head size, AjaxSocket body size).
-    pub limits: Limits,
-    /// How long an AjaxSocket poll is held. Default 35 s.
-    pub poll_timeout: Duration,
-    /// Messages an AjaxSocket session holds for polls. Default 64.
-    pub ajax_queue: usize,
-    /// Idle time after which a keep-alive HTTP connection is closed. Default 60 s.
-    pub http_idle_timeout: Duration,
-    /// Handler for requests outside the base URL. Default: 404.
-    pub fallback: Option<HttpHandler>,
-}
-
-impl Default for ServerOptions {
-    fn default() -> Self {
-        ServerOptions {
-            socket_type: SocketType::Tcp,
-            listen_address: "0.0.0.0:80".into(),
-            handle_url: "/glue/".into(),
-            check_origin: None,
-            enable_cors: false,
-            websocket: true,
-            ajax: true,
-            client_script: true,
-            socket: SocketConfig::default(),
-            inbox: InboxConfig::default(),
-            ws: glue_protocol::ws::Config::default(),
-            limits: Limits::default(),
-            poll_timeout: DEFAULT_POLL_TIMEOUT,
-            ajax_queue: 64,
-            http_idle_timeout: Duration::from_secs(60),
-            fallback: None,
-        }
-    }
-}
-
-impl fmt::Debug for ServerOptions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ServerOptions")
-            .field("socket_type", &self.socket_type)
-            .field("listen_address", &self.listen_address)
-            .field("handle_url", &self.handle_url)
-            .field("enable_cors", &self.enable_cors)
-            .field("websocket", &self.websocket)
-            .field("ajax", &self.ajax)
-            .finish_non_exhaustive()
-    }
-}
+pub use glue_protocol::glue::server_options::{
+    HttpHandler, OriginCheck, ServerOptions, SocketType,
+};
 
 type NewSocketHandler = Arc<dyn Fn(Socket) + Send + Sync>;
 
@@ -249,12 +163,7 @@ impl fmt::Debug for Server {
 impl Server {
     /// A server with `options` (nothing listens until [`run`](Self::run)).
     pub fn new(options: ServerOptions) -> Server {
-        let front = FrontConfig {
-            route: RouteConfig::with_base(&options.handle_url, options.enable_cors),
-            websocket: options.websocket,
-            ajax: options.ajax,
-            client_script: options.client_script,
-        };
+        let front = options.front_config();
         Server {
             inner: Arc::new(ServerInner {
                 options,
@@ -483,10 +392,7 @@ impl Server {
                     }
                 };
                 let keep_alive = request.head.keep_alive();
-                let origin_ok = match &opts.check_origin {
-                    Some(check) => check(&request.head),
-                    None => same_origin(&request.head),
-                };
+                let origin_ok = opts.origin_ok(&request.head);
                 let (route, cors) = front_route(&request.head, &self.inner.front, origin_ok);
                 let answer = match route {
                     FrontRoute::Outside => {
