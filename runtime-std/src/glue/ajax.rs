@@ -12,7 +12,6 @@ use super::socket::{AjaxBound, Bound, Effects, Guard, Shared};
 use bytes::Bytes;
 use glue_protocol::glue::ajax::{AjaxError, AjaxRequest, AjaxSession, PollAnswer};
 use glue_protocol::glue::front::{error_response, text_response};
-use glue_protocol::glue::ids::{random_id, AJAX_UID_LEN};
 use glue_protocol::glue::routing::remote_addr;
 use glue_protocol::glue::{AjaxSocket, SocketCore};
 use glue_protocol::http::{Request, ServerConnection};
@@ -171,36 +170,39 @@ pub(crate) fn handle(
             }
             let now = Instant::now();
             let opts = &inner.options;
-            let uid = {
-                let map = inner.ajax.lock().unwrap_or_else(|e| e.into_inner());
-                loop {
-                    let uid = random_id(&mut OsEntropy::new(), AJAX_UID_LEN);
-                    if !map.contains_key(&uid) {
-                        break uid;
-                    }
-                }
-            };
-            let (session, body) = AjaxSession::new(
-                uid.clone(),
-                &ua,
-                opts.poll_timeout,
-                opts.ajax_queue,
+            // The uid and the socket ID are drawn and registered under the registries' locks
+            // (Ajax map, then sockets).
+            let mut body = bytes::Bytes::new();
+            let mut created = None;
+            inner.ajax.lock().unwrap_or_else(|e| e.into_inner()).insert_new(
                 &mut OsEntropy::new(),
+                |uid| {
+                    let (session, answer) = AjaxSession::new(
+                        uid.to_owned(),
+                        &ua,
+                        opts.poll_timeout,
+                        opts.ajax_queue,
+                        &mut OsEntropy::new(),
+                    );
+                    body = answer;
+                    let shared = inner.register_new(|id| {
+                        let core = SocketCore::new(id.clone(), opts.socket, opts.inbox, now);
+                        Shared::new(
+                            id,
+                            remote_addr(&request.head, peer),
+                            ua.clone(),
+                            Bound::Ajax(Box::new(AjaxBound {
+                                sock: AjaxSocket::new(session, core),
+                                scheduled: None,
+                            })),
+                            Arc::downgrade(inner),
+                        )
+                    });
+                    created = Some(shared.clone());
+                    shared
+                },
             );
-            let id = inner.new_id();
-            let core = SocketCore::new(id.clone(), opts.socket, opts.inbox, now);
-            let shared = Shared::new(
-                id,
-                remote_addr(&request.head, peer),
-                ua,
-                Bound::Ajax(Box::new(AjaxBound {
-                    sock: AjaxSocket::new(session, core),
-                    scheduled: None,
-                })),
-                Arc::downgrade(inner),
-            );
-            inner.register(&shared);
-            inner.ajax.lock().unwrap_or_else(|e| e.into_inner()).insert(uid, shared.clone());
+            let shared = created.expect("insert_new calls make");
             inner.timer.ensure_running(Arc::downgrade(inner));
             // Schedules the keep-alive.
             settle(&shared, shared.lock());

@@ -20,7 +20,8 @@ use super::socket::{Bound, Shared, Socket, WsBound};
 use glue_protocol::glue::front::{
     client_script_response, error_response, front_route, FrontConfig, FrontRoute,
 };
-use glue_protocol::glue::ids::{random_id, SOCKET_ID_LEN};
+use glue_protocol::glue::ids::{AJAX_UID_LEN, SOCKET_ID_LEN};
+use glue_protocol::glue::registry::IdMap;
 use glue_protocol::glue::routing::remote_addr;
 use glue_protocol::glue::{SocketCore, WsSocket};
 use glue_protocol::http::{RequestHead, Response, ServerConnection};
@@ -128,10 +129,10 @@ enum ListenerWake {
 pub(crate) struct ServerInner {
     pub(crate) options: ServerOptions,
     front: FrontConfig,
-    sockets: Mutex<HashMap<String, Socket>>,
+    sockets: Mutex<IdMap<Socket>>,
     /// Signalled when a socket leaves the registry.
     live: Condvar,
-    pub(crate) ajax: Mutex<HashMap<String, Arc<Shared>>>,
+    pub(crate) ajax: Mutex<IdMap<Arc<Shared>>>,
     pub(crate) timer: Arc<AjaxTimer>,
     pub(crate) waiters: Mutex<HashMap<u64, Arc<Responder>>>,
     on_new_socket: RwLock<Option<NewSocketHandler>>,
@@ -168,9 +169,9 @@ impl Server {
             inner: Arc::new(ServerInner {
                 options,
                 front,
-                sockets: Mutex::new(HashMap::new()),
+                sockets: Mutex::new(IdMap::new(SOCKET_ID_LEN)),
                 live: Condvar::new(),
-                ajax: Mutex::new(HashMap::new()),
+                ajax: Mutex::new(IdMap::new(AJAX_UID_LEN)),
                 timer: Arc::new(AjaxTimer::new()),
                 waiters: Mutex::new(HashMap::new()),
                 on_new_socket: RwLock::new(None),
@@ -197,7 +198,13 @@ impl Server {
 
     /// A snapshot of the registered sockets.
     pub fn sockets(&self) -> Vec<Socket> {
-        self.inner.sockets.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect()
+        self.inner
+            .sockets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(_, s)| s.clone())
+            .collect()
     }
 
     /// How many sockets are registered.
@@ -492,18 +499,18 @@ impl Server {
             let _ = stream.shutdown(Shutdown::Write);
             return;
         }
-        let id = self.inner.new_id();
-        let core =
-            SocketCore::new(id.clone(), self.inner.options.socket, self.inner.options.inbox, now);
-        let ws = WsSocket::new(conn, core, now);
-        let shared = Shared::new(
-            id,
-            remote,
-            user_agent,
-            Bound::Ws(Box::new(WsBound::new(ws, stream.clone()))),
-            Arc::downgrade(&self.inner),
-        );
-        self.inner.register(&shared);
+        let shared = self.inner.register_new(|id| {
+            let options = &self.inner.options;
+            let core = SocketCore::new(id.clone(), options.socket, options.inbox, now);
+            let ws = WsSocket::new(conn, core, now);
+            Shared::new(
+                id,
+                remote,
+                user_agent,
+                Bound::Ws(Box::new(WsBound::new(ws, stream.clone()))),
+                Arc::downgrade(&self.inner),
+            )
+        });
         ws_loop(&shared, &*stream);
     }
 }
@@ -637,20 +644,19 @@ impl ReadBuffer {
 }
 
 impl ServerInner {
-    /// A fresh socket ID, unique among the registered sockets.
-    pub(crate) fn new_id(&self) -> String {
-        let sockets = self.sockets.lock().unwrap_or_else(|e| e.into_inner());
-        loop {
-            let id = random_id(&mut OsEntropy::new(), SOCKET_ID_LEN);
-            if !sockets.contains_key(&id) {
-                return id;
-            }
-        }
-    }
-
-    pub(crate) fn register(&self, shared: &Arc<Shared>) {
-        let socket = Socket { shared: shared.clone() };
-        self.sockets.lock().unwrap_or_else(|e| e.into_inner()).insert(shared.id.clone(), socket);
+    /// Registers a new socket under a fresh ID (drawn from the OS CSPRNG, unique among the
+    /// registered sockets; drawn and inserted under one lock).
+    pub(crate) fn register_new(&self, make: impl FnOnce(String) -> Arc<Shared>) -> Arc<Shared> {
+        let mut made = None;
+        self.sockets.lock().unwrap_or_else(|e| e.into_inner()).insert_new(
+            &mut OsEntropy::new(),
+            |id| {
+                let shared = make(id.to_owned());
+                made = Some(shared.clone());
+                Socket { shared }
+            },
+        );
+        made.expect("insert_new calls make")
     }
 
     pub(crate) fn next_request_id(&self) -> u64 {

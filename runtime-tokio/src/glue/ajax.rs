@@ -5,7 +5,6 @@ use super::socket::{Bound, Effects, Kick, Shared};
 use bytes::Bytes;
 use glue_protocol::glue::ajax::{AjaxError, AjaxRequest, AjaxSession, PollAnswer};
 use glue_protocol::glue::front::{error_response, text_response};
-use glue_protocol::glue::ids::{random_id, AJAX_UID_LEN};
 use glue_protocol::glue::routing::remote_addr;
 use glue_protocol::glue::{AjaxSocket, SocketCore};
 use glue_protocol::http::{Request, ServerConnection};
@@ -112,34 +111,33 @@ where
             }
             let now = Instant::now();
             let opts = &inner.options;
-            let uid = {
-                let map = inner.ajax.lock().unwrap_or_else(|e| e.into_inner());
-                loop {
-                    let uid = random_id(&mut OsEntropy::new(), AJAX_UID_LEN);
-                    if !map.contains_key(&uid) {
-                        break uid;
-                    }
-                }
-            };
-            let (session, body) = AjaxSession::new(
-                uid.clone(),
-                &ua,
-                opts.poll_timeout,
-                opts.ajax_queue,
+            // The uid and the socket ID are drawn and registered under the registries' locks
+            // (Ajax map, then sockets).
+            let mut body = bytes::Bytes::new();
+            inner.ajax.lock().unwrap_or_else(|e| e.into_inner()).insert_new(
                 &mut OsEntropy::new(),
+                |uid| {
+                    let (session, answer) = AjaxSession::new(
+                        uid.to_owned(),
+                        &ua,
+                        opts.poll_timeout,
+                        opts.ajax_queue,
+                        &mut OsEntropy::new(),
+                    );
+                    body = answer;
+                    inner.register_new(|id| {
+                        let core = SocketCore::new(id.clone(), opts.socket, opts.inbox, now);
+                        Shared::new(
+                            id,
+                            remote_addr(&request.head, peer),
+                            ua.clone(),
+                            Bound::Ajax(AjaxSocket::new(session, core)),
+                            Kick::Ajax,
+                            Arc::downgrade(inner),
+                        )
+                    })
+                },
             );
-            let id = inner.new_id();
-            let core = SocketCore::new(id.clone(), opts.socket, opts.inbox, now);
-            let shared = Shared::new(
-                id,
-                remote_addr(&request.head, peer),
-                ua,
-                Bound::Ajax(AjaxSocket::new(session, core)),
-                Kick::Ajax,
-                Arc::downgrade(inner),
-            );
-            inner.register(&shared);
-            inner.ajax.lock().unwrap_or_else(|e| e.into_inner()).insert(uid, shared);
             inner.ensure_ajax_timer();
             inner.ajax_timer.notify_one();
             Some(text_response(200, body, cors, keep_alive))
@@ -236,8 +234,13 @@ pub(crate) async fn timer_task(server: Weak<ServerInner>) {
         let notified = inner.ajax_timer.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        let sessions: Vec<Arc<Shared>> =
-            inner.ajax.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+        let sessions: Vec<Arc<Shared>> = inner
+            .ajax
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(_, s)| s.clone())
+            .collect();
         let now = Instant::now();
         let mut next: Option<Instant> = None;
         for shared in sessions {

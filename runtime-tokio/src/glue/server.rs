@@ -9,7 +9,8 @@ use glue_protocol::glue::ajax::PollAnswer;
 use glue_protocol::glue::front::{
     client_script_response, error_response, front_route, FrontConfig, FrontRoute,
 };
-use glue_protocol::glue::ids::{random_id, SOCKET_ID_LEN};
+use glue_protocol::glue::ids::{AJAX_UID_LEN, SOCKET_ID_LEN};
+use glue_protocol::glue::registry::IdMap;
 use glue_protocol::glue::routing::remote_addr;
 use glue_protocol::glue::{CoreEvent, SocketCore, WsSocket};
 use glue_protocol::http::{HttpError, RequestHead, Response, ServerConnection};
@@ -38,8 +39,8 @@ type NewSocketHandler = Arc<dyn Fn(Socket) + Send + Sync>;
 pub(crate) struct ServerInner {
     pub(crate) options: ServerOptions,
     front: FrontConfig,
-    sockets: Mutex<HashMap<String, Socket>>,
-    pub(crate) ajax: Mutex<HashMap<String, Arc<Shared>>>,
+    sockets: Mutex<IdMap<Socket>>,
+    pub(crate) ajax: Mutex<IdMap<Arc<Shared>>>,
     pub(crate) ajax_timer: Notify,
     pub(crate) waiters: Mutex<HashMap<u64, oneshot::Sender<PollAnswer>>>,
     ajax_timer_started: AtomicBool,
@@ -70,8 +71,8 @@ impl Server {
             inner: Arc::new(ServerInner {
                 options,
                 front,
-                sockets: Mutex::new(HashMap::new()),
-                ajax: Mutex::new(HashMap::new()),
+                sockets: Mutex::new(IdMap::new(SOCKET_ID_LEN)),
+                ajax: Mutex::new(IdMap::new(AJAX_UID_LEN)),
                 ajax_timer: Notify::new(),
                 waiters: Mutex::new(HashMap::new()),
                 ajax_timer_started: AtomicBool::new(false),
@@ -97,7 +98,13 @@ impl Server {
 
     /// A snapshot of the registered sockets.
     pub fn sockets(&self) -> Vec<Socket> {
-        self.inner.sockets.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect()
+        self.inner
+            .sockets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(_, s)| s.clone())
+            .collect()
     }
 
     /// How many sockets are registered.
@@ -382,34 +389,32 @@ impl ServerInner {
         user_agent: String,
         now: Instant,
     ) -> Arc<Shared> {
-        let id = self.new_id();
-        let core = SocketCore::new(id.clone(), self.options.socket, self.options.inbox, now);
-        let shared = Shared::new(
-            id,
-            remote,
-            user_agent,
-            Bound::Ws(WsSocket::new(conn, core, now)),
-            Kick::Ws(Notify::new()),
-            Arc::downgrade(self),
+        self.register_new(|id| {
+            let core = SocketCore::new(id.clone(), self.options.socket, self.options.inbox, now);
+            Shared::new(
+                id,
+                remote,
+                user_agent,
+                Bound::Ws(WsSocket::new(conn, core, now)),
+                Kick::Ws(Notify::new()),
+                Arc::downgrade(self),
+            )
+        })
+    }
+
+    /// Registers a new socket under a fresh ID (drawn from the OS CSPRNG, unique among the
+    /// registered sockets; drawn and inserted under one lock).
+    pub(crate) fn register_new(&self, make: impl FnOnce(String) -> Arc<Shared>) -> Arc<Shared> {
+        let mut made = None;
+        self.sockets.lock().unwrap_or_else(|e| e.into_inner()).insert_new(
+            &mut OsEntropy::new(),
+            |id| {
+                let shared = make(id.to_owned());
+                made = Some(shared.clone());
+                Socket { shared }
+            },
         );
-        self.register(&shared);
-        shared
-    }
-
-    /// A fresh socket ID, unique among the registered sockets.
-    pub(crate) fn new_id(&self) -> String {
-        let sockets = self.sockets.lock().unwrap_or_else(|e| e.into_inner());
-        loop {
-            let id = random_id(&mut OsEntropy::new(), SOCKET_ID_LEN);
-            if !sockets.contains_key(&id) {
-                return id;
-            }
-        }
-    }
-
-    pub(crate) fn register(&self, shared: &Arc<Shared>) {
-        let socket = Socket { shared: shared.clone() };
-        self.sockets.lock().unwrap_or_else(|e| e.into_inner()).insert(shared.id.clone(), socket);
+        made.expect("insert_new calls make")
     }
 
     pub(crate) fn next_request_id(&self) -> u64 {
