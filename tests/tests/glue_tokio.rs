@@ -149,7 +149,7 @@ async fn bad_messages_get_iv_dr_or_close_and_other_sockets_go_on() {
     // 0- and 1-byte messages, unknown commands: `iv`, socket stays.
     let mut bad = ws(&addr).await;
     init(&mut bad).await;
-    for m in ["x", "zz", "cdq", "cd9&m"] {
+    for m in ["", "x", "zz", "cdq", "cd9&m"] {
         send(&mut bad, m).await;
     }
     send(&mut bad, "cd1&mstill here").await;
