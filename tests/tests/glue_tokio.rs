@@ -395,3 +395,36 @@ async fn a_broadcast_is_encoded_once_for_every_socket() {
     assert_eq!(next_text(&mut a).await.as_deref(), Some("cd4&newsto all ü"));
     assert_eq!(next_text(&mut b).await.as_deref(), Some("cd4&newsto all ü"));
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn unix_socket_listener_serves_glue() {
+    use glue_tokio::glue::SocketType;
+    let path = std::env::temp_dir().join(format!("glue-tokio-{}.sock", std::process::id()));
+    let server = Server::new(ServerOptions {
+        socket_type: SocketType::Unix,
+        listen_address: path.to_string_lossy().into_owned(),
+        ..Default::default()
+    });
+    let s = server.clone();
+    let run = tokio::spawn(async move { s.run().await });
+    let mut stream = loop {
+        match tokio::net::UnixStream::connect(&path).await {
+            Ok(s) => break s,
+            Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
+    };
+    stream
+        .write_all(b"POST /glue/ajax HTTP/1.1\r\nHost: x\r\nUser-Agent: ua\r\nContent-Length: 1\r\nConnection: close\r\n\r\ni")
+        .await
+        .unwrap();
+    let mut out = String::new();
+    timeout(LIMIT, stream.read_to_string(&mut out)).await.unwrap().unwrap();
+    assert!(out.starts_with("HTTP/1.1 200 OK\r\n"), "{out}");
+    let body = out.split_once("\r\n\r\n").unwrap().1;
+    assert_eq!(body.split_once('&').map(|(u, t)| (u.len(), t.len())), Some((10, 7)));
+    assert_eq!(server.socket_count(), 1);
+    server.release(Duration::from_secs(1)).await;
+    timeout(LIMIT, run).await.unwrap().unwrap().unwrap();
+    let _ = std::fs::remove_file(&path);
+}
