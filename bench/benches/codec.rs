@@ -36,7 +36,8 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-const SIZES: &[(usize, &str)] = &[(20, "20B"), (1024, "1KiB"), (16 * 1024, "16KiB"), (1 << 20, "1MiB")];
+const SIZES: &[(usize, &str)] =
+    &[(20, "20B"), (1024, "1KiB"), (16 * 1024, "16KiB"), (1 << 20, "1MiB")];
 const MASK: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
 
 fn payload(len: usize) -> Vec<u8> {
@@ -142,7 +143,11 @@ impl tokio::io::AsyncRead for MemStream {
 }
 
 impl tokio::io::AsyncWrite for MemStream {
-    fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         Poll::Ready(Ok(buf.len()))
     }
     fn poll_write_vectored(
@@ -343,7 +348,8 @@ fn send(c: &mut Criterion) {
             let mut ws = WebSocket::from_raw_socket(MemStream::new(&[], 0), Role::Server, None);
             g.bench_function(BenchmarkId::from_parameter("tungstenite"), |b| {
                 b.iter(|| {
-                    ws.send(tungstenite::Message::Binary(black_box(&shared).clone())).expect("send");
+                    ws.send(tungstenite::Message::Binary(black_box(&shared).clone()))
+                        .expect("send");
                 })
             });
         }

@@ -207,7 +207,7 @@ pub fn raise_nofile() -> u64 {
             r.rlim_cur = r.rlim_max;
             libc::setrlimit(libc::RLIMIT_NOFILE, &r);
         }
-        r.rlim_cur as u64
+        r.rlim_cur
     }
 }
 

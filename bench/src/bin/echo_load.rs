@@ -93,6 +93,7 @@ struct Outcome {
     client_cpu: f64,
 }
 
+#[allow(clippy::too_many_arguments)] // one call site, plain CLI values
 async fn run(
     host: String,
     path: String,
@@ -124,7 +125,8 @@ async fn run(
     for i in 0..conns {
         let mut s = TcpStream::connect(&host).await.map_err(|e| format!("connect #{i}: {e}"))?;
         s.set_nodelay(true).map_err(|e| e.to_string())?;
-        let rest = handshake(&mut s, &host, &path).await.map_err(|e| format!("handshake #{i}: {e}"))?;
+        let rest =
+            handshake(&mut s, &host, &path).await.map_err(|e| format!("handshake #{i}: {e}"))?;
         if !rest.is_empty() {
             return Err(format!("server sent {} bytes right after the handshake", rest.len()));
         }
@@ -138,7 +140,8 @@ async fn run(
     let stop = Arc::new(AtomicBool::new(false));
     let failed = Arc::new(AtomicU64::new(0));
     for mut s in streams {
-        let (request, expected, reply_head) = (request.clone(), expected.clone(), reply_head.clone());
+        let (request, expected, reply_head) =
+            (request.clone(), expected.clone(), reply_head.clone());
         let (count, stop, failed) = (count.clone(), stop.clone(), failed.clone());
         tokio::spawn(async move {
             let mut buf = vec![0u8; expected.len()];
@@ -149,7 +152,9 @@ async fn run(
                     s.read_exact(&mut buf).await?;
                     if first {
                         if buf[..] != expected[..] {
-                            return Err(std::io::Error::other("echo differs from the message sent"));
+                            return Err(std::io::Error::other(
+                                "echo differs from the message sent",
+                            ));
                         }
                         first = false;
                     } else if buf[..reply_head.len()] != reply_head[..] {
@@ -171,9 +176,11 @@ async fn run(
     tokio::time::sleep(Duration::from_secs_f64(warmup)).await;
     let self_pid = std::process::id();
     let cpu = |pid: Option<u32>| pid.map(|p| proc_cpu_seconds(p).expect("read /proc/PID/stat"));
-    let (c0, t0, s0, me0) = (count.load(Ordering::Relaxed), Instant::now(), cpu(server_pid), cpu(Some(self_pid)));
+    let (c0, t0, s0, me0) =
+        (count.load(Ordering::Relaxed), Instant::now(), cpu(server_pid), cpu(Some(self_pid)));
     tokio::time::sleep(Duration::from_secs_f64(duration)).await;
-    let (c1, t1, s1, me1) = (count.load(Ordering::Relaxed), Instant::now(), cpu(server_pid), cpu(Some(self_pid)));
+    let (c1, t1, s1, me1) =
+        (count.load(Ordering::Relaxed), Instant::now(), cpu(server_pid), cpu(Some(self_pid)));
     stop.store(true, Ordering::Relaxed);
     let failed = failed.load(Ordering::Relaxed);
     if failed > 0 {

@@ -23,7 +23,9 @@ async fn echo(fut: upgrade::UpgradeFut) -> Result<(), WebSocketError> {
     }
 }
 
-async fn upgrade_request(mut req: Request<Incoming>) -> Result<Response<Empty<Bytes>>, WebSocketError> {
+async fn upgrade_request(
+    mut req: Request<Incoming>,
+) -> Result<Response<Empty<Bytes>>, WebSocketError> {
     let (response, fut) = upgrade::upgrade(&mut req)?;
     tokio::spawn(async move {
         let _ = echo(fut).await;
@@ -36,12 +38,16 @@ fn main() {
     let listen = args.str_or("listen", "127.0.0.1:9002");
     glue_bench::raise_nofile();
     glue_bench::current_thread_runtime()
-        .block_on(glue_bench::serve(&listen, "fws_echo (fastwebsockets 0.10)", |stream| async move {
-            let io = hyper_util::rt::TokioIo::new(stream);
-            let _ = http1::Builder::new()
-                .serve_connection(io, service_fn(upgrade_request))
-                .with_upgrades()
-                .await;
-        }))
+        .block_on(glue_bench::serve(
+            &listen,
+            "fws_echo (fastwebsockets 0.10)",
+            |stream| async move {
+                let io = hyper_util::rt::TokioIo::new(stream);
+                let _ = http1::Builder::new()
+                    .serve_connection(io, service_fn(upgrade_request))
+                    .with_upgrades()
+                    .await;
+            },
+        ))
         .expect("serve");
 }

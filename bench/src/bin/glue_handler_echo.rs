@@ -59,7 +59,10 @@ fn main() {
                         .filter(|(n, _)| *n > 1000)
                         .collect();
                     top.sort_unstable_by(|a, b| b.cmp(a));
-                    eprintln!("heap {} live allocations (count, size<=): {top:?}", LIVE.load(Ordering::Relaxed));
+                    eprintln!(
+                        "heap {} live allocations (count, size<=): {top:?}",
+                        LIVE.load(Ordering::Relaxed)
+                    );
                     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
                 }
             });
