@@ -57,6 +57,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod eio;
 pub mod glue;
 pub mod http;
 pub mod outbox;
