@@ -1,10 +1,10 @@
 //! Engine.IO decoders: text payloads (UTF-16 lengths), binary payloads, single packets in the
-//! string, base64 and raw binary forms. Nothing may panic; whatever decodes re-encodes to a
+//! string, base64 and raw binary forms, JSONP POST bodies. Nothing may panic; whatever decodes re-encodes to a
 //! payload that decodes to the same packets.
 #![no_main]
 
 use glue_protocol::eio::{
-    decode_binary_payload, decode_text_payload, encode_binary_payload, encode_text_payload, Packet,
+    decode_jsonp_post, encode_jsonp, decode_binary_payload, decode_text_payload, encode_binary_payload, encode_text_payload, Packet,
 };
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
@@ -24,6 +24,10 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     }
     if let Ok(p) = Packet::decode_binary(data) {
         assert_eq!(Packet::decode_binary(&p.encode_binary()), Ok(p));
+    }
+    if let Ok(text) = decode_jsonp_post(data) {
+        let script = encode_jsonp("3", &text).expect("digits");
+        assert!(script.starts_with("___eio[3](\"") && script.ends_with("\");"));
     }
     if let Ok(s) = std::str::from_utf8(data) {
         if let Ok(p) = Packet::decode_str(s) {

@@ -1,14 +1,16 @@
 //! Engine.IO revision 3 (socket.io 2.x), see `shared/spec/socketio-v2-protocol.md` §1.
 //!
-//! This module holds the codecs: packets in their three forms (string, raw binary, base64)
-//! and polling payloads (text with UTF-16 lengths, binary, base64 mode). Session and client
+//! This module holds the codecs: packets in their three forms (string, raw binary, base64),
+//! polling payloads (text with UTF-16 lengths, binary, base64 mode) and the JSONP framing. Session and client
 //! state machines build on them.
 
 mod error;
+mod jsonp;
 mod packet;
 mod payload;
 
 pub use error::EioError;
+pub use jsonp::{decode_jsonp_post, encode_jsonp};
 pub use packet::{Packet, PacketData, PacketType};
 pub use payload::{
     decode_binary_payload, decode_text_payload, encode_binary_payload, encode_text_payload,
