@@ -2,54 +2,13 @@
 
 #[path = "../../runtime-std/tests/glue_client/server.rs"]
 mod server;
+mod support;
 
-use glue_tokio::glue::client::{
-    Client, ClientConfig, ClientOptions, ClientState, Event, SendResult, Transport,
-};
+use glue_tokio::glue::client::{Client, ClientOptions, ClientState, Event, SendResult, Transport};
 use server::TestServer;
 use std::time::{Duration, Instant};
+use support::{connected, options, read, wait_event, BOTH, WAIT};
 use tokio::time::timeout;
-
-const WAIT: Duration = Duration::from_secs(10);
-const BOTH: [Transport; 2] = [Transport::WebSocket, Transport::Ajax];
-
-fn options(transport: Transport) -> ClientOptions {
-    ClientOptions {
-        config: ClientConfig {
-            force_transport: Some(transport),
-            reconnect_delay: Duration::from_millis(50),
-            reconnect_delay_max: Duration::from_millis(200),
-            connect_timeout: Duration::from_secs(3),
-            ..Default::default()
-        },
-        ..Default::default()
-    }
-}
-
-/// Receives events until one matches; panics after `WAIT`.
-async fn wait_event(client: &Client, what: &str, f: impl Fn(&Event) -> bool) -> Event {
-    timeout(WAIT, async {
-        loop {
-            let e = client.recv_event().await.expect("client still running");
-            if f(&e) {
-                return e;
-            }
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
-}
-
-async fn connected(client: &Client) -> String {
-    match wait_event(client, "connected", |e| matches!(e, Event::Connected { .. })).await {
-        Event::Connected { socket_id } => socket_id,
-        _ => unreachable!(),
-    }
-}
-
-async fn read(client: &Client) -> String {
-    timeout(WAIT, client.recv()).await.expect("a message in time").expect("a message")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connect_echo_channels_and_queued_sends() {
