@@ -8,6 +8,10 @@ mod error;
 mod jsonp;
 mod packet;
 mod payload;
+pub mod server;
+pub mod session;
+#[cfg(test)]
+mod session_tests;
 
 pub use error::EioError;
 pub use jsonp::{decode_jsonp_post, encode_jsonp};
@@ -15,4 +19,8 @@ pub use packet::{Packet, PacketData, PacketType};
 pub use payload::{
     decode_binary_payload, decode_text_payload, encode_binary_payload, encode_text_payload,
     utf16_len, Decoded,
+};
+pub use session::{
+    CloseReason, EioConfig, EioEvent, EioSession, EncodedPacket, PollAnswer, PollingMode, PostKind,
+    RequestId, WsId,
 };
