@@ -27,6 +27,8 @@
 #![warn(missing_docs)]
 
 mod driver;
+pub mod eio;
+mod engine;
 mod error;
 pub mod glue;
 pub mod ws;

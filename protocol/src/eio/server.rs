@@ -398,6 +398,55 @@ pub fn ws_error_response(code: EioErrorCode) -> Bytes {
         .encode()
 }
 
+/// What the application learns about a session from its handshake request.
+#[derive(Debug, Clone, Default)]
+pub struct Handshake {
+    /// The query pairs of the handshake URL (percent-decoded).
+    pub query: Vec<(String, String)>,
+    /// The request headers.
+    pub headers: crate::http::Headers,
+    /// The client address (`ip:port` of the connection).
+    pub address: String,
+    /// The handshake URL (path and query).
+    pub url: String,
+    /// Whether the connection is TLS.
+    pub secure: bool,
+    /// When the handshake happened, in milliseconds since the Unix epoch (the runtime's clock).
+    pub issued: u64,
+}
+
+impl Handshake {
+    /// The handshake data of request `head` from `address`.
+    pub fn from_request(head: &RequestHead, address: &str, secure: bool, issued: u64) -> Self {
+        Handshake {
+            query: head.query_pairs().unwrap_or_default(),
+            headers: head.headers.clone(),
+            address: address.to_owned(),
+            url: head.target.clone(),
+            secure,
+            issued,
+        }
+    }
+
+    /// The first query value named `key`.
+    pub fn query_value(&self, key: &str) -> Option<&str> {
+        self.query.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// Whether the request came from another origin (an `Origin` header was present).
+    pub fn xdomain(&self) -> bool {
+        self.headers.get("origin").is_some()
+    }
+}
+
+/// A new session id: 15 random bytes from `entropy` as 20 URL-safe base64 characters.
+pub fn new_sid(entropy: &mut dyn crate::Entropy) -> String {
+    use base64::Engine as _;
+    let mut b = [0u8; 15];
+    entropy.fill(&mut b);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

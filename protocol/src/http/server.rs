@@ -29,6 +29,8 @@ pub struct ServerConnection {
     eof: bool,
     /// How much of `buf` the head parser has seen (see `head_worth_parsing`).
     scanned: usize,
+    /// The head of a request refused for its body (e.g. too large).
+    failed: Option<Box<RequestHead>>,
 }
 
 #[derive(Debug)]
@@ -60,6 +62,7 @@ impl ServerConnection {
             state: State::Head,
             eof: false,
             scanned: 0,
+            failed: None,
         }
     }
 
@@ -99,7 +102,10 @@ impl ServerConnection {
                         }
                         Ok(None) => return None,
                         Ok(Some((head, n))) => match body_length(&head, &self.limits) {
-                            Err(e) => return Some(Err(self.fail(e))),
+                            Err(e) => {
+                                self.failed = Some(Box::new(head));
+                                return Some(Err(self.fail(e)));
+                            }
                             Ok(len) => {
                                 self.buf.advance(n);
                                 self.scanned = 0;
@@ -142,6 +148,12 @@ impl ServerConnection {
             State::Body { head, .. } => Some(head),
             _ => None,
         }
+    }
+
+    /// The head of the request whose body was refused by the last error (e.g.
+    /// [`HttpError::BodyTooLarge`]), to tell which resource it was for.
+    pub fn failed_head(&self) -> Option<&RequestHead> {
+        self.failed.as_deref()
     }
 
     /// Hands the connection over (e.g. to a WebSocket machine after an upgrade): returns the

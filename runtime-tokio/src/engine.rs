@@ -1,0 +1,758 @@
+//! The Engine.IO server driver shared by [`crate::eio`] and [`crate::sio`]: HTTP requests
+//! (handshakes, held polls, posts), WebSocket tasks (one per connection), one timer task for
+//! polling sessions, and ordered dispatch of the layer above's callbacks.
+//!
+//! A [`Layer`] is what sits on top of Engine.IO: it keeps per-session state next to the
+//! [`EioSession`] (under the same lock), turns the session's events into work, and runs that
+//! work (application callbacks) unlocked, in order, one session at a time.
+
+use crate::driver::{Driver, Wake};
+use bytes::Bytes;
+use glue_protocol::eio::server::{
+    error_response, new_sid, polling_headers, polling_response, post_ok_response,
+    preflight_response, route, server_error_response, ws_error_response, EioErrorCode, EioRoute,
+    EioServerOptions, Handshake,
+};
+use glue_protocol::eio::session::{EioSession, EncodedPacket, PollAnswer, PostKind, WsId};
+use glue_protocol::http::{HttpError, Limits, Request, RequestHead, Response, ServerConnection};
+use glue_protocol::rand::OsEntropy;
+use glue_protocol::ws::handshake::respond;
+use glue_protocol::ws::Connection;
+use glue_protocol::Machine;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::future::{poll_fn, Future};
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::task::Poll;
+use std::time::{Duration, Instant, SystemTime};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::sync::{oneshot, Notify};
+
+/// Polling sessions' deadlines, earliest first (stale entries are skipped when due).
+type TimerHeap = BinaryHeap<Reverse<(Instant, Arc<str>)>>;
+
+/// Answers requests outside the Engine.IO path.
+pub type Fallback = Arc<dyn Fn(&Request) -> Response + Send + Sync>;
+
+/// What sits on top of Engine.IO.
+pub(crate) trait Layer: Send + Sync + Sized + 'static {
+    /// Per-session state, kept under the session's lock.
+    type Conn: Send + 'static;
+    /// Work to run unlocked (application callbacks).
+    type Work: Send + 'static;
+    /// A new session: its state, the packets that follow `open`, and its first work.
+    fn open(
+        &self,
+        sid: &Arc<str>,
+        handshake: Handshake,
+    ) -> (Self::Conn, Vec<EncodedPacket>, Vec<Self::Work>);
+    /// After every input or command, under the lock: consume the session's events (and run
+    /// the layer's own machine), queueing work.
+    fn pump(&self, state: &mut State<Self>, now: Instant);
+    /// Runs one piece of work, unlocked.
+    fn run(&self, session: &Arc<Session<Self>>, work: Self::Work);
+}
+
+/// A session's state under its lock.
+pub(crate) struct State<L: Layer> {
+    pub eio: EioSession,
+    pub upper: L::Conn,
+    pub work: VecDeque<L::Work>,
+    waiter: Option<(u64, oneshot::Sender<PollAnswer>)>,
+    dispatching: bool,
+    timer_at: Option<Instant>,
+}
+
+/// One Engine.IO session as the runtime holds it.
+pub(crate) struct Session<L: Layer> {
+    pub sid: Arc<str>,
+    state: Mutex<State<L>>,
+    wake: Notify,
+    pub engine: Weak<Engine<L>>,
+}
+
+impl<L: Layer> Session<L> {
+    pub fn lock(&self) -> MutexGuard<'_, State<L>> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` on the state, then settles (answers, wakes, work).
+    pub fn with<R>(self: &Arc<Self>, f: impl FnOnce(&mut State<L>, Instant) -> R) -> R {
+        let now = Instant::now();
+        let mut g = self.lock();
+        let r = f(&mut g, now);
+        self.settle(g, now);
+        r
+    }
+
+    /// After any operation: let the layer pump, hand poll answers to their waiters, register
+    /// the polling timer, wake the WebSocket task, forget a finished session, and dispatch
+    /// work in order (only one task dispatches a session's work at a time).
+    pub fn settle(self: &Arc<Self>, g: MutexGuard<'_, State<L>>, now: Instant) {
+        self.settle_from(g, now, true)
+    }
+
+    /// [`settle`](Self::settle); `wake_ws` false when called by the WebSocket task itself.
+    fn settle_from(self: &Arc<Self>, mut g: MutexGuard<'_, State<L>>, now: Instant, wake_ws: bool) {
+        let Some(engine) = self.engine.upgrade() else { return };
+        let st = &mut *g;
+        engine.layer.pump(st, now);
+        while let Some(answer) = st.eio.poll_answer() {
+            match st.waiter.take() {
+                Some((id, tx)) if id == answer.request => {
+                    let _ = tx.send(answer);
+                }
+                other => st.waiter = other,
+            }
+        }
+        let finished = st.eio.is_finished();
+        let mut new_timer = None;
+        if !st.eio.is_websocket() && !finished {
+            if let Some(t) = st.eio.poll_timeout() {
+                if st.timer_at.map_or(true, |at| t < at) {
+                    st.timer_at = Some(t);
+                    new_timer = Some(t);
+                }
+            }
+        }
+        let dispatch = !st.dispatching && !st.work.is_empty();
+        if dispatch {
+            st.dispatching = true;
+        }
+        let wake_ws = wake_ws && st.eio.is_websocket();
+        drop(g);
+        if wake_ws {
+            self.wake.notify_one();
+        }
+        if let Some(t) = new_timer {
+            engine.add_timer(t, self.sid.clone());
+        }
+        if finished {
+            engine.forget(self);
+        }
+        if dispatch {
+            loop {
+                let w = {
+                    let mut g = self.lock();
+                    match g.work.pop_front() {
+                        Some(w) => w,
+                        None => {
+                            g.dispatching = false;
+                            break;
+                        }
+                    }
+                };
+                let run = std::panic::AssertUnwindSafe(|| engine.layer.run(self, w));
+                if std::panic::catch_unwind(run).is_err() {
+                    tracing::error!("engine.io: a handler panicked; closing session {}", self.sid);
+                    let mut g = self.lock();
+                    g.eio.close(Instant::now());
+                    g.dispatching = false;
+                    drop(g);
+                    self.settle(self.lock(), Instant::now());
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// The engine: options, sessions, the polling timer.
+pub(crate) struct Engine<L: Layer> {
+    pub opts: EioServerOptions,
+    path: String,
+    pub layer: L,
+    pub fallback: Option<Fallback>,
+    sessions: Mutex<HashMap<Arc<str>, Arc<Session<L>>>>,
+    timers: Mutex<TimerHeap>,
+    timer_wake: Arc<Notify>,
+    timer_started: AtomicBool,
+    next_request: AtomicU64,
+    shutdown: Notify,
+    blocked: AtomicBool,
+    live: Notify,
+}
+
+impl<L: Layer> Engine<L> {
+    pub fn new(opts: EioServerOptions, layer: L, fallback: Option<Fallback>) -> Arc<Self> {
+        Arc::new(Engine {
+            path: opts.normalized_path(),
+            opts,
+            layer,
+            fallback,
+            sessions: Mutex::new(HashMap::new()),
+            timers: Mutex::new(BinaryHeap::new()),
+            timer_wake: Arc::new(Notify::new()),
+            timer_started: AtomicBool::new(false),
+            next_request: AtomicU64::new(1),
+            shutdown: Notify::new(),
+            blocked: AtomicBool::new(false),
+            live: Notify::new(),
+        })
+    }
+
+    fn sessions(&self) -> MutexGuard<'_, HashMap<Arc<str>, Arc<Session<L>>>> {
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn get(&self, sid: &str) -> Option<Arc<Session<L>>> {
+        self.sessions().get(sid).cloned()
+    }
+
+    pub fn all(&self) -> Vec<Arc<Session<L>>> {
+        self.sessions().values().cloned().collect()
+    }
+
+    pub fn count(&self) -> usize {
+        self.sessions().len()
+    }
+
+    fn forget(&self, s: &Arc<Session<L>>) {
+        let mut m = self.sessions();
+        if m.get(&s.sid).is_some_and(|x| Arc::ptr_eq(x, s)) {
+            m.remove(&s.sid);
+        }
+        drop(m);
+        self.live.notify_waiters();
+    }
+
+    /// Creates and registers a session under a fresh sid.
+    fn create(
+        self: &Arc<Self>,
+        handshake: Handshake,
+        make: impl FnOnce(&str, &[EncodedPacket]) -> EioSession,
+    ) -> Arc<Session<L>> {
+        let mut map = self.sessions();
+        let sid: Arc<str> = loop {
+            let s: Arc<str> = new_sid(&mut OsEntropy::new()).into();
+            if !map.contains_key(&s) {
+                break s;
+            }
+        };
+        let (upper, initial, work) = self.layer.open(&sid, handshake);
+        let eio = make(&sid, &initial);
+        let session = Arc::new(Session {
+            sid: sid.clone(),
+            state: Mutex::new(State {
+                eio,
+                upper,
+                work: work.into(),
+                waiter: None,
+                dispatching: false,
+                timer_at: None,
+            }),
+            wake: Notify::new(),
+            engine: Arc::downgrade(self),
+        });
+        map.insert(sid, session.clone());
+        session
+    }
+
+    fn add_timer(self: &Arc<Self>, at: Instant, sid: Arc<str>) {
+        let mut heap = self.timers.lock().unwrap_or_else(|e| e.into_inner());
+        let earliest = heap.peek().map_or(true, |Reverse((t, _))| at < *t);
+        heap.push(Reverse((at, sid)));
+        drop(heap);
+        if !self.timer_started.swap(true, Ordering::SeqCst) {
+            tokio::spawn(timer_task(Arc::downgrade(self)));
+        }
+        if earliest {
+            self.timer_wake.notify_one();
+        }
+    }
+
+    pub fn release_start(&self) {
+        self.blocked.store(true, Ordering::SeqCst);
+        self.shutdown.notify_waiters();
+        for s in self.all() {
+            s.with(|st, now| st.eio.close(now));
+        }
+    }
+
+    pub async fn wait_empty(&self, grace: Duration) {
+        let deadline = tokio::time::Instant::now() + grace;
+        loop {
+            let live = self.live.notified();
+            tokio::pin!(live);
+            live.as_mut().enable();
+            if self.count() == 0 {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, live).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// Accepts from `listener` until released.
+    pub async fn serve_tcp(self: &Arc<Self>, listener: tokio::net::TcpListener) -> io::Result<()> {
+        let shutdown = self.shutdown.notified();
+        tokio::pin!(shutdown);
+        loop {
+            let accepted = tokio::select! {
+                _ = &mut shutdown => return Ok(()),
+                a = listener.accept() => a,
+            };
+            match accepted {
+                Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    let engine = self.clone();
+                    tokio::spawn(async move {
+                        engine.serve_connection(stream, peer.to_string(), false).await;
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+
+    /// Serves one connection: HTTP/1.1 keep-alive requests, WebSocket upgrades.
+    pub async fn serve_connection<S>(self: Arc<Self>, mut stream: S, peer: String, secure: bool)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let limits = Limits { max_body: self.opts.session.max_payload, ..Limits::default() };
+        let mut http = ServerConnection::new(limits);
+        let mut buf = vec![0u8; 4096];
+        loop {
+            while let Some(request) = http.poll_request() {
+                let request = match request {
+                    Ok(r) => r,
+                    Err(e) => {
+                        self.refused_body(&http, &e);
+                        if !matches!(e, HttpError::BodyTooLarge { .. }) {
+                            let _ = stream.write_all(&Response::error(&e).encode()).await;
+                        }
+                        return;
+                    }
+                };
+                let keep_alive = request.head.keep_alive();
+                let r = route(&request.head, &self.opts, &self.path);
+                let answer = match r {
+                    EioRoute::Outside => {
+                        let mut r = match &self.fallback {
+                            Some(h) => h(&request),
+                            None => Response::new(404).body("Not Found\n"),
+                        };
+                        if !keep_alive {
+                            r = r.header("Connection", "close");
+                        }
+                        r.encode()
+                    }
+                    EioRoute::Preflight => preflight_response(&request.head, keep_alive),
+                    EioRoute::BadMethod => server_error_response(keep_alive),
+                    EioRoute::Error(code) if request.head.is_upgrade() => {
+                        let _ = stream.write_all(&ws_error_response(code)).await;
+                        return;
+                    }
+                    EioRoute::Error(code) => error_response(code, &request.head, keep_alive),
+                    EioRoute::HandshakeWebSocket { b64 } => {
+                        if self.blocked.load(Ordering::SeqCst) {
+                            let _ = stream
+                                .write_all(&ws_error_response(EioErrorCode::BadRequest))
+                                .await;
+                            return;
+                        }
+                        let rest = http.take_remaining();
+                        let engine = self.clone();
+                        tokio::spawn(async move {
+                            engine
+                                .websocket(stream, request.head, rest, peer, secure, None, b64)
+                                .await
+                        });
+                        return;
+                    }
+                    EioRoute::Probe { sid, b64 } => {
+                        if self.get(&sid).is_none() {
+                            let _ = stream
+                                .write_all(&ws_error_response(EioErrorCode::UnknownSid))
+                                .await;
+                            return;
+                        }
+                        let rest = http.take_remaining();
+                        let engine = self.clone();
+                        tokio::spawn(async move {
+                            engine
+                                .websocket(stream, request.head, rest, peer, secure, Some(sid), b64)
+                                .await
+                        });
+                        return;
+                    }
+                    EioRoute::HandshakePolling { mode } => {
+                        if self.blocked.load(Ordering::SeqCst) {
+                            error_response(EioErrorCode::BadRequest, &request.head, keep_alive)
+                        } else {
+                            let jsonp =
+                                matches!(mode, glue_protocol::eio::PollingMode::Jsonp { .. });
+                            let hs =
+                                Handshake::from_request(&request.head, &peer, secure, epoch_ms());
+                            let req = self.next_request.fetch_add(1, Ordering::Relaxed);
+                            let cfg = self.opts.session.clone();
+                            let session = self.create(hs, |sid, initial| {
+                                EioSession::new_polling(
+                                    Instant::now(),
+                                    sid,
+                                    cfg,
+                                    mode,
+                                    req,
+                                    initial,
+                                )
+                            });
+                            let answer = {
+                                let mut g = session.lock();
+                                let a = g.eio.poll_answer();
+                                session.settle(g, Instant::now());
+                                a
+                            };
+                            let headers =
+                                polling_headers(&request.head, &self.opts, &session.sid, jsonp);
+                            match answer {
+                                Some(a) => {
+                                    polling_response(&headers, a.content_type, a.body, keep_alive)
+                                }
+                                None => server_error_response(keep_alive),
+                            }
+                        }
+                    }
+                    EioRoute::Poll { sid } => {
+                        match self.poll(&mut stream, &request.head, &sid, keep_alive).await {
+                            Some(a) => a,
+                            None => return,
+                        }
+                    }
+                    EioRoute::Post { sid } => self.post(&request, &sid, keep_alive),
+                };
+                if stream.write_all(&answer).await.is_err() || !keep_alive {
+                    let _ = stream.shutdown().await;
+                    return;
+                }
+            }
+            if http.is_finished() {
+                let _ = stream.shutdown().await;
+                return;
+            }
+            let read = tokio::time::timeout(Duration::from_secs(60), stream.read(&mut buf)).await;
+            match read {
+                Ok(Ok(0)) | Ok(Err(_)) => {
+                    http.handle_eof();
+                    if http.is_idle() {
+                        return;
+                    }
+                }
+                Ok(Ok(n)) => http.handle_data(&buf[..n]),
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// A POST refused for its size: the connection is dropped and the session fails, as
+    /// with the reference.
+    fn refused_body(&self, http: &ServerConnection, e: &HttpError) {
+        let Some(head) = http.failed_head().or(http.pending_head()) else { return };
+        if let EioRoute::Post { sid } = route(head, &self.opts, &self.path) {
+            if let Some(s) = self.get(&sid) {
+                tracing::debug!("engine.io: {sid}: POST refused ({e}); closing the session");
+                s.with(|st, now| st.eio.close(now));
+            }
+        }
+    }
+
+    fn post(&self, request: &Request, sid: &str, keep_alive: bool) -> Bytes {
+        let head = &request.head;
+        let Some(session) = self.get(sid) else {
+            return error_response(EioErrorCode::UnknownSid, head, keep_alive);
+        };
+        let result = session.with(|st, now| {
+            let kind = PostKind::from_content_type(
+                head.headers.get("content-type"),
+                st.eio.polling_mode(),
+            );
+            let jsonp = matches!(
+                st.eio.polling_mode(),
+                Some(glue_protocol::eio::PollingMode::Jsonp { .. })
+            );
+            st.eio.handle_post(now, kind, &request.body).map(|()| jsonp)
+        });
+        match result {
+            Ok(jsonp) => {
+                post_ok_response(&polling_headers(head, &self.opts, sid, jsonp), keep_alive)
+            }
+            Err(e) => match EioErrorCode::of(e) {
+                Some(code) => error_response(code, head, keep_alive),
+                None => server_error_response(keep_alive),
+            },
+        }
+    }
+
+    async fn poll<S: AsyncRead + Unpin>(
+        &self,
+        stream: &mut S,
+        head: &RequestHead,
+        sid: &str,
+        keep_alive: bool,
+    ) -> Option<Bytes> {
+        let Some(session) = self.get(sid) else {
+            return Some(error_response(EioErrorCode::UnknownSid, head, keep_alive));
+        };
+        let req = self.next_request.fetch_add(1, Ordering::Relaxed);
+        let (tx, mut rx) = oneshot::channel();
+        let (result, jsonp) = session.with(|st, now| {
+            let jsonp = matches!(
+                st.eio.polling_mode(),
+                Some(glue_protocol::eio::PollingMode::Jsonp { .. })
+            );
+            let r = st.eio.handle_get(now, req);
+            if r.is_ok() {
+                st.waiter = Some((req, tx));
+            }
+            (r, jsonp)
+        });
+        if let Err(e) = result {
+            return Some(match EioErrorCode::of(e) {
+                Some(code) => error_response(code, head, keep_alive),
+                None => server_error_response(keep_alive),
+            });
+        }
+        // Hold the poll; a client that goes away fails the session.
+        let mut probe = [0u8; 1];
+        let answer = tokio::select! {
+            a = &mut rx => a.ok(),
+            _ = read_some(stream, &mut probe) => None,
+        };
+        let answer = match answer {
+            Some(a) => a,
+            None => {
+                // Maybe answered meanwhile.
+                if let Ok(a) = rx.try_recv() {
+                    a
+                } else {
+                    session.with(|st, now| {
+                        if st.waiter.as_ref().is_some_and(|(id, _)| *id == req) {
+                            st.waiter = None;
+                        }
+                        st.eio.poll_aborted(now, req)
+                    });
+                    return None;
+                }
+            }
+        };
+        let headers = polling_headers(head, &self.opts, sid, jsonp);
+        Some(polling_response(&headers, answer.content_type, answer.body, keep_alive))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn websocket<S>(
+        self: Arc<Self>,
+        mut stream: S,
+        head: RequestHead,
+        rest: Bytes,
+        peer: String,
+        secure: bool,
+        probe_of: Option<String>,
+        b64: bool,
+    ) where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let hs = Handshake::from_request(&head, &peer, secure, epoch_ms());
+        {
+            let (response, outcome) = respond(head, None);
+            if stream.write_all(&response).await.is_err() || outcome.is_err() {
+                return;
+            }
+        }
+        let now = Instant::now();
+        let conn = Connection::server(self.opts.session.ws_config(), now);
+        let (session, id) = match probe_of {
+            None => {
+                let cfg = self.opts.session.clone();
+                let session = self.create(hs, |sid, initial| {
+                    EioSession::new_websocket(now, sid, cfg, conn, b64, initial)
+                });
+                (session, 0)
+            }
+            Some(sid) => {
+                let Some(session) = self.get(&sid) else { return };
+                let attached = session.lock().eio.attach_probe(now, conn, b64);
+                match attached {
+                    Ok(id) => (session, id),
+                    Err(_) => {
+                        // Already upgraded or upgrading: accept and close at once.
+                        let mut c = Connection::server(self.opts.session.ws_config(), now);
+                        let _ = c.close(now, None, "");
+                        let mut driver = Driver::new(Detached(c), stream);
+                        let _ = tokio::time::timeout(Duration::from_secs(1), driver.flush()).await;
+                        return;
+                    }
+                }
+            }
+        };
+        if !rest.is_empty() {
+            session.lock().eio.handle_ws_data(now, id, &rest);
+        }
+        run_ws(Driver::new(WsPort { session: session.clone(), id }, stream), session, id).await;
+    }
+}
+
+fn epoch_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// The task of one WebSocket of a session.
+async fn run_ws<L: Layer, S: AsyncRead + AsyncWrite + Unpin + Send>(
+    mut driver: Driver<WsPort<L>, S>,
+    session: Arc<Session<L>>,
+    id: WsId,
+) {
+    loop {
+        session.settle_from(session.lock(), Instant::now(), false);
+        let flushed = driver.flush().await;
+        if flushed.is_err() || driver.is_shut_down() {
+            break;
+        }
+        let wait = driver.wait_or(session.wake.notified());
+        let mut wait = std::pin::pin!(wait);
+        let woke = match poll_fn(|cx| Poll::Ready(wait.as_mut().poll(cx))).await {
+            Poll::Ready(w) => w,
+            Poll::Pending => {
+                session.lock().eio.ws_shrink_idle(id);
+                wait.await
+            }
+        };
+        if let Wake::Command(()) = woke {
+            // Something was sent: the flush at the top writes it.
+        }
+    }
+    let now = Instant::now();
+    let mut g = session.lock();
+    g.eio.handle_ws_eof(now, id);
+    session.settle_from(g, now, false);
+}
+
+/// The polling sessions' one timer task: runs each due session's timers.
+async fn timer_task<L: Layer>(engine: Weak<Engine<L>>) {
+    loop {
+        let Some(e) = engine.upgrade() else { return };
+        let now = Instant::now();
+        let mut due = Vec::new();
+        let next = {
+            let mut heap = e.timers.lock().unwrap_or_else(|p| p.into_inner());
+            while let Some(Reverse((t, _))) = heap.peek() {
+                if *t > now {
+                    break;
+                }
+                let Reverse((_, sid)) = heap.pop().expect("peeked");
+                due.push(sid);
+            }
+            heap.peek().map(|Reverse((t, _))| *t)
+        };
+        for sid in due {
+            if let Some(s) = e.get(&sid) {
+                let now = Instant::now();
+                let mut g = s.lock();
+                g.timer_at = None;
+                if g.eio.poll_timeout().is_some_and(|t| t <= now) {
+                    g.eio.handle_timeout(now);
+                }
+                s.settle(g, now);
+            }
+        }
+        let notify = e.timer_wake.clone();
+        let wake = notify.notified();
+        drop(e);
+        match next {
+            Some(t) => {
+                let _ = tokio::time::timeout_at(tokio::time::Instant::from_std(t), wake).await;
+            }
+            None => wake.await,
+        }
+    }
+}
+
+/// One WebSocket of a session, as a [`Machine`] for the [`Driver`].
+struct WsPort<L: Layer> {
+    session: Arc<Session<L>>,
+    id: WsId,
+}
+
+impl<L: Layer> Machine for WsPort<L> {
+    type Event = ();
+    fn handle_data(&mut self, now: Instant, data: &[u8]) {
+        self.session.lock().eio.handle_ws_data(now, self.id, data)
+    }
+    fn handle_eof(&mut self, now: Instant) {
+        self.session.lock().eio.handle_ws_eof(now, self.id)
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        self.session.lock().eio.handle_timeout(now)
+    }
+    fn poll_transmit(&mut self) -> Option<Bytes> {
+        self.session.lock().eio.poll_ws_transmit(self.id)
+    }
+    fn poll_event(&mut self) -> Option<()> {
+        None
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        let g = self.session.lock();
+        if g.eio.ws_terminated(self.id) {
+            None
+        } else {
+            g.eio.poll_timeout()
+        }
+    }
+    fn is_terminated(&self) -> bool {
+        self.session.lock().eio.ws_terminated(self.id)
+    }
+    fn wants_read(&self) -> bool {
+        self.session.lock().eio.ws_wants_read(self.id)
+    }
+}
+
+/// A WebSocket refused after its 101: only the close is flushed.
+struct Detached(Connection);
+
+impl Machine for Detached {
+    type Event = ();
+    fn handle_data(&mut self, now: Instant, data: &[u8]) {
+        self.0.handle_data(now, data)
+    }
+    fn handle_eof(&mut self, now: Instant) {
+        self.0.handle_eof(now)
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        self.0.handle_timeout(now)
+    }
+    fn poll_transmit(&mut self) -> Option<Bytes> {
+        self.0.poll_transmit()
+    }
+    fn poll_event(&mut self) -> Option<()> {
+        None
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.0.poll_timeout()
+    }
+    fn is_terminated(&self) -> bool {
+        self.0.is_terminated()
+    }
+}
+
+/// Reads while a poll is held, to notice the client going away (or pipelining).
+async fn read_some<S: AsyncRead + Unpin>(stream: &mut S, buf: &mut [u8]) -> usize {
+    poll_fn(|cx| {
+        let mut rb = ReadBuf::new(buf);
+        match Pin::new(&mut *stream).poll_read(cx, &mut rb) {
+            Poll::Ready(Ok(())) => Poll::Ready(rb.filled().len()),
+            Poll::Ready(Err(_)) => Poll::Ready(0),
+            Poll::Pending => Poll::Pending,
+        }
+    })
+    .await
+}
