@@ -48,8 +48,8 @@
 //! * JSONP polling is not implemented (it only exists for old browsers).
 
 use super::{
-    decode_binary_payload, decode_text_payload, encode_binary_payload, encode_text_payload,
-    Packet, PacketData, PacketType,
+    decode_binary_payload, decode_text_payload, encode_binary_payload, encode_text_payload, Packet,
+    PacketData, PacketType,
 };
 use crate::http::percent_encode;
 use crate::ws::Message;
@@ -622,10 +622,8 @@ impl EioClient {
             (_, Some(Probe { id: probe, stage: ProbeStage::Opening })) if probe == id => {
                 self.probe = Some(Probe { id, stage: ProbeStage::Sent });
                 self.timers[Timer::Ws as usize] = self.deadline(now);
-                self.actions.push_back(EioAction::WsSend {
-                    ws: id,
-                    message: Message::from("2probe"),
-                });
+                self.actions
+                    .push_back(EioAction::WsSend { ws: id, message: Message::from("2probe") });
             }
             _ => {}
         }
@@ -845,12 +843,12 @@ impl EioClient {
         let Link::Polling { get, post: None } = self.link else { return };
         let packets: Vec<Packet> = self.queue.drain(..).collect();
         self.queued_bytes = 0;
-        let (content_type, body) = if !self.config.force_base64 && packets.iter().any(|p| p.is_binary())
-        {
-            (BINARY_CONTENT_TYPE, encode_binary_payload(&packets))
-        } else {
-            (TEXT_CONTENT_TYPE, Bytes::from(encode_text_payload(&packets)))
-        };
+        let (content_type, body) =
+            if !self.config.force_base64 && packets.iter().any(|p| p.is_binary()) {
+                (BINARY_CONTENT_TYPE, encode_binary_payload(&packets))
+            } else {
+                (TEXT_CONTENT_TYPE, Bytes::from(encode_text_payload(&packets)))
+            };
         let id = self.new_id();
         let path_and_query = self.path_and_query(Transport::Polling);
         self.link = Link::Polling { get, post: Some(id) };
@@ -872,7 +870,9 @@ impl EioClient {
 
     fn ws_message(&self, p: &Packet) -> Message {
         match &p.data {
-            PacketData::Binary(_) if !self.config.force_base64 => Message::Binary(p.encode_binary()),
+            PacketData::Binary(_) if !self.config.force_base64 => {
+                Message::Binary(p.encode_binary())
+            }
             _ => Message::from(p.encode_str()),
         }
     }
@@ -1034,8 +1034,7 @@ fn data_len(data: &PacketData) -> usize {
 
 /// Appends `n` in the 64-character URL-safe alphabet the reference's cache busters use.
 fn push_yeast(out: &mut String, mut n: u64) {
-    const ALPHABET: &[u8; 64] =
-        b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
+    const ALPHABET: &[u8; 64] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
     let mut buf = [0u8; 11];
     let mut i = buf.len();
     loop {
@@ -1048,3 +1047,7 @@ fn push_yeast(out: &mut String, mut n: u64) {
     }
     out.extend(buf[i..].iter().map(|&b| char::from(b)));
 }
+
+#[cfg(test)]
+#[path = "client_tests.rs"]
+mod tests;
