@@ -529,6 +529,8 @@ impl EioClient {
                         self.timers[Timer::Get as usize] = None;
                         self.timers[Timer::Ping as usize] = None;
                         self.timers[Timer::Liveness as usize] = None;
+                        // A ping still waiting is moot; the close takes its place.
+                        self.queue.retain(|p| p.ty != PacketType::Ping);
                         self.queue.push_back(Packet::text(PacketType::Close, ""));
                         self.state = EioClientState::Closing;
                         if post.is_none() {
