@@ -4,6 +4,8 @@
 //! polling payloads (text with UTF-16 lengths, binary, base64 mode) and the JSONP framing. Session and client
 //! state machines build on them.
 
+pub mod backoff;
+pub mod client;
 mod error;
 mod jsonp;
 mod packet;
