@@ -28,7 +28,8 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         assert_eq!(r.is_pending(), model.is_some());
         match op {
             b't' | b'h' => {
-                let text = if op == b'h' { header(arg) } else { String::from_utf8_lossy(arg).into() };
+                let text =
+                    if op == b'h' { header(arg) } else { String::from_utf8_lossy(arg).into() };
                 let got = r.handle_text(&text);
                 if model.take().is_some() {
                     assert_eq!(got, Err(SioError::UnexpectedText));
