@@ -62,6 +62,7 @@ pub mod glue;
 pub mod http;
 pub mod outbox;
 pub mod rand;
+pub mod sio;
 pub mod timers;
 pub mod ws;
 
