@@ -122,7 +122,7 @@ impl<L: Layer> Session<L> {
         if dispatch {
             st.dispatching = true;
         }
-        let wake_ws = wake_ws && st.eio.is_websocket();
+        let wake_ws = wake_ws && st.eio.has_websocket();
         drop(g);
         if wake_ws {
             self.wake.notify_one();

@@ -446,6 +446,12 @@ impl EioSession {
         matches!(self.transport, Transport::Ws(_))
     }
 
+    /// Whether a WebSocket is attached (the transport or an upgrade probe): its task must be
+    /// woken after commands.
+    pub fn has_websocket(&self) -> bool {
+        self.is_websocket() || self.probe.is_some()
+    }
+
     /// The polling mode, while the session polls.
     pub fn polling_mode(&self) -> Option<&PollingMode> {
         match &self.transport {
@@ -509,6 +515,7 @@ impl EioSession {
     /// Closes the session from the server side (queued packets are delivered first).
     pub fn close(&mut self, now: Instant) {
         self.close_with(now, CloseReason::ForcedClose);
+        self.after(now);
     }
 
     // ------------------------------------------------------------------ polling input
