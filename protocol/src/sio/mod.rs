@@ -34,6 +34,8 @@ mod binary;
 mod error;
 mod packet;
 mod reserved;
+pub mod rooms;
+pub mod server_conn;
 #[cfg(test)]
 mod tests;
 
@@ -43,4 +45,9 @@ pub use packet::{SioPacket, SioPacketType, MAX_ATTACHMENTS, MAX_ID};
 pub use reserved::{
     check_emittable, is_reserved_client_event, is_reserved_server_event, CLIENT_RESERVED_EVENTS,
     SERVER_RESERVED_EVENTS,
+};
+pub use rooms::RoomIndex;
+pub use server_conn::{
+    encode_packet, AckFailure, ConnEvent, ConnUsageError, DisconnectReason, SioConnConfig,
+    SioServerConn,
 };
