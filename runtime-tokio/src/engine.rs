@@ -54,6 +54,25 @@ pub(crate) trait Layer: Send + Sync + Sized + 'static {
     fn pump(&self, state: &mut State<Self>, now: Instant);
     /// Runs one piece of work, unlocked.
     fn run(&self, session: &Arc<Session<Self>>, work: Self::Work);
+    /// The layer's own next deadline for this session.
+    fn poll_timeout(&self, _conn: &Self::Conn) -> Option<Instant> {
+        None
+    }
+    /// Runs the layer's due deadlines (under the lock).
+    fn handle_timeout(&self, _state: &mut State<Self>, _now: Instant) {}
+}
+
+impl<L: Layer> State<L> {
+    /// The session's and the layer's earliest deadline.
+    fn next_deadline(&self, layer: &L) -> Option<Instant> {
+        [self.eio.poll_timeout(), layer.poll_timeout(&self.upper)].into_iter().flatten().min()
+    }
+
+    /// Runs the session's and the layer's due deadlines.
+    fn run_timers(&mut self, layer: &L, now: Instant) {
+        self.eio.handle_timeout(now);
+        layer.handle_timeout(self, now);
+    }
 }
 
 /// A session's state under its lock.
@@ -111,7 +130,7 @@ impl<L: Layer> Session<L> {
         let finished = st.eio.is_finished();
         let mut new_timer = None;
         if !st.eio.is_websocket() && !finished {
-            if let Some(t) = st.eio.poll_timeout() {
+            if let Some(t) = st.next_deadline(&engine.layer) {
                 if st.timer_at.map_or(true, |at| t < at) {
                     st.timer_at = Some(t);
                     new_timer = Some(t);
@@ -659,8 +678,8 @@ async fn timer_task<L: Layer>(engine: Weak<Engine<L>>) {
                 let now = Instant::now();
                 let mut g = s.lock();
                 g.timer_at = None;
-                if g.eio.poll_timeout().is_some_and(|t| t <= now) {
-                    g.eio.handle_timeout(now);
+                if g.next_deadline(&e.layer).is_some_and(|t| t <= now) {
+                    g.run_timers(&e.layer, now);
                 }
                 s.settle(g, now);
             }
@@ -692,7 +711,9 @@ impl<L: Layer> Machine for WsPort<L> {
         self.session.lock().eio.handle_ws_eof(now, self.id)
     }
     fn handle_timeout(&mut self, now: Instant) {
-        self.session.lock().eio.handle_timeout(now)
+        if let Some(e) = self.session.engine.upgrade() {
+            self.session.lock().run_timers(&e.layer, now)
+        }
     }
     fn poll_transmit(&mut self) -> Option<Bytes> {
         self.session.lock().eio.poll_ws_transmit(self.id)
@@ -701,11 +722,12 @@ impl<L: Layer> Machine for WsPort<L> {
         None
     }
     fn poll_timeout(&self) -> Option<Instant> {
+        let e = self.session.engine.upgrade()?;
         let g = self.session.lock();
         if g.eio.ws_terminated(self.id) {
             None
         } else {
-            g.eio.poll_timeout()
+            g.next_deadline(&e.layer)
         }
     }
     fn is_terminated(&self) -> bool {

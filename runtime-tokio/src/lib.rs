@@ -29,6 +29,7 @@
 mod driver;
 pub mod eio;
 mod engine;
+pub mod sio;
 mod error;
 pub mod glue;
 pub mod ws;

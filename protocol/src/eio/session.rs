@@ -507,6 +507,23 @@ impl EioSession {
         Ok(())
     }
 
+    /// Queues several packets that belong together (a Socket.IO header and its attachments):
+    /// all of them or none.
+    pub fn send_all(&mut self, now: Instant, packets: &[EncodedPacket]) -> Result<(), SendError> {
+        if self.phase != Phase::Open {
+            return Err(SendError::Closed);
+        }
+        let total: usize = packets.iter().map(EncodedPacket::len).sum();
+        if self.buffered_amount().saturating_add(total) > self.config.max_buffered {
+            return Err(SendError::Full);
+        }
+        for p in packets {
+            self.push(now, p.clone());
+        }
+        self.after(now);
+        Ok(())
+    }
+
     /// Sends a message.
     pub fn send_message(&mut self, now: Instant, data: &PacketData) -> Result<(), SendError> {
         self.send(now, EncodedPacket::from_data(data))
