@@ -207,6 +207,8 @@ async function waitFor(pred, ms, what) {
 
 // Runs scenarios sequentially. A scenario: { name, kind, timeout?, fn(t, server) }.
 // servers: kind → Server. Returns { passed, failed }.
+// `progress` is updated as scenarios finish (read by a runner that must exit early).
+const progress = { passed: 0, failed: 0 };
 async function runScenarios(scenarios, servers, { only = '', defaultTimeout = 15000 } = {}) {
   let passed = 0;
   let failed = 0;
@@ -229,11 +231,13 @@ async function runScenarios(scenarios, servers, { only = '', defaultTimeout = 15
     const ms = Date.now() - t0;
     if (error) {
       failed++;
+      progress.failed++;
       console.log(`FAIL ${sc.name} (${ms} ms)\n     ${String(error && error.stack || error).split('\n').slice(0, 12).join('\n     ')}`);
       for (const l of server.log.slice(-15)) console.log('     ' + l);
       if (!server.running()) await server.start().catch((e) => console.log('     restart failed: ' + e.message));
     } else {
       passed++;
+      progress.passed++;
       const notes = t.notes.length ? ' [' + t.notes.join('; ') + ']' : '';
       console.log(`ok   ${sc.name} (${ms} ms, ${t.count} checks)${notes}`);
     }
@@ -242,5 +246,5 @@ async function runScenarios(scenarios, servers, { only = '', defaultTimeout = 15
 }
 
 module.exports = {
-  REPO, REF_TEMPLATE, sleep, withTimeout, freePort, expandTemplate, parseCli, Server, T, once, waitFor, runScenarios,
+  REPO, REF_TEMPLATE, sleep, withTimeout, freePort, expandTemplate, parseCli, Server, T, once, waitFor, runScenarios, progress,
 };

@@ -13,7 +13,7 @@
 // are killed at the end, also on failure, timeout or signal.
 'use strict';
 
-const { parseCli, freePort, Server, runScenarios } = require('./harness');
+const { parseCli, freePort, Server, runScenarios, progress } = require('./harness');
 
 const SUITE_TIMEOUT_MS = 5 * 60 * 1000;
 const servers = {};
@@ -42,7 +42,7 @@ async function main() {
 
 const suiteTimer = setTimeout(() => {
   console.log(`FAIL suite timed out after ${SUITE_TIMEOUT_MS / 1000} s`);
-  console.log('0 passed, 1 failed');
+  console.log(`${progress.passed} passed, ${progress.failed + 1} failed`);
   exiting = true;
   stopAll().finally(() => process.exit(1));
 }, SUITE_TIMEOUT_MS);
@@ -53,7 +53,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 process.on('uncaughtException', (e) => {
   // A crash inside a client library (e.g. a malformed packet from the server) fails the run.
   console.log('FAIL uncaught exception: ' + (e && e.stack || e));
-  console.log('0 passed, 1 failed');
+  console.log(`${progress.passed} passed, ${progress.failed + 1} failed`);
   stopAll().finally(() => process.exit(1));
 });
 
