@@ -58,6 +58,7 @@ const TESTS = [
 ];
 
 const cleanups = [];
+let theServer = null;
 let passed = 0;
 let failed = 0;
 
@@ -127,7 +128,7 @@ async function main() {
   const { chromium } = require('playwright-core');
 
   const server = new Server(template, 'sio-e2e', await freePort());
-  cleanups.push(() => server.stop());
+  theServer = server;
   await server.start();
   const staticPort = await freePort();
   const staticSrv = await startStatic(staticPort);
@@ -168,10 +169,19 @@ async function main() {
   }
 }
 
-async function cleanup() {
-  for (const f of cleanups.splice(0)) {
-    try { await withTimeout(Promise.resolve().then(f), 10000, 'cleanup'); } catch (e) { /* best effort */ }
+// Runs once; later callers (signal handler, suite timer, end of main) wait for the same run.
+let cleaning = null;
+function cleanup() {
+  if (!cleaning) {
+    cleaning = (async () => {
+      // The server first: killing it must never be skipped.
+      if (theServer) await theServer.stop().catch(() => {});
+      for (const f of cleanups.splice(0)) {
+        try { await withTimeout(Promise.resolve().then(f), 10000, 'cleanup'); } catch (e) { /* best effort */ }
+      }
+    })();
   }
+  return cleaning;
 }
 
 const suiteTimer = setTimeout(() => {
@@ -179,7 +189,13 @@ const suiteTimer = setTimeout(() => {
   failed++;
   cleanup().finally(() => { console.log(`${passed} passed, ${failed} failed`); process.exit(1); });
 }, SUITE_TIMEOUT_MS);
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { cleanup().finally(() => process.exit(1)); });
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    console.log(`FAIL interrupted by ${sig}`);
+    console.log(`${passed} passed, ${failed + 1} failed`);
+    cleanup().finally(() => process.exit(1));
+  });
+}
 
 main().catch((e) => {
   failed++;

@@ -74,6 +74,7 @@ class Server {
     this.child = null;
     this.log = [];
     this.addr = null;
+    this.startError = null;
   }
 
   get command() {
@@ -95,6 +96,8 @@ class Server {
 
   async start() {
     if (this.running()) throw new Error('server already running');
+    // A server that could not be started once is not retried for every scenario.
+    if (this.startError) throw new Error('the server could not be started earlier: ' + this.startError);
     const deadline = Date.now() + 20000;
     for (let attempt = 1; ; attempt++) {
       const child = spawn('/bin/sh', ['-c', 'exec ' + this.command], {
@@ -133,6 +136,7 @@ class Server {
       }
       await this.stop();
       if (Date.now() >= deadline || attempt >= 10) {
+        this.startError = res.exit;
         throw new Error(`server did not start (${res.exit}):\n  ${this.log.slice(-15).join('\n  ')}`);
       }
       await sleep(200); // e.g. the port is still in use after a restart: try again

@@ -19,8 +19,11 @@ const SUITE_TIMEOUT_MS = 5 * 60 * 1000;
 const servers = {};
 let exiting = false;
 
-async function stopAll() {
-  await Promise.all(Object.values(servers).map((s) => s.stop().catch(() => {})));
+// Runs once; later callers wait for the same run.
+let stopping = null;
+function stopAll() {
+  if (!stopping) stopping = Promise.all(Object.values(servers).map((s) => s.stop().catch(() => {})));
+  return stopping;
 }
 
 async function main() {
@@ -48,7 +51,12 @@ const suiteTimer = setTimeout(() => {
 }, SUITE_TIMEOUT_MS);
 
 for (const sig of ['SIGINT', 'SIGTERM']) {
-  process.on(sig, () => { exiting = true; stopAll().finally(() => process.exit(1)); });
+  process.on(sig, () => {
+    exiting = true;
+    console.log(`FAIL interrupted by ${sig}`);
+    console.log(`${progress.passed} passed, ${progress.failed + 1} failed`);
+    stopAll().finally(() => process.exit(1));
+  });
 }
 process.on('uncaughtException', (e) => {
   // A crash inside a client library (e.g. a malformed packet from the server) fails the run.

@@ -55,6 +55,8 @@ if [ "$installed_ok" != 1 ]; then
 fi
 
 export ONLY="$only"
+# The runners kill their servers and Chromium on SIGINT/SIGTERM; then stop here too.
+trap 'echo "sio tests: interrupted" >&2; exit 130' INT TERM
 status=0
 if [ "$suite" != browser ]; then
     echo "=== Socket.IO v2 node suites"
