@@ -10,7 +10,7 @@
 // CLOSE_WITHIN ms of that ping, well before the heartbeat would close it.
 'use strict';
 
-const { request, parseJson, PollSession, openWs, wsWait, encodePayload } = require('./rawio');
+const { request, parseJson, PollSession, openWs, wsWait, encodePayload, decodePayload } = require('./rawio');
 const { sleep } = require('./harness');
 
 const BASE = { 'eio-echo': '/engine.io/', 'sio-e2e': '/socket.io/' };
@@ -102,7 +102,6 @@ for (const kind of ['eio-echo', 'sio-e2e']) {
     t.equal(res.status, 200, 'polling handshake status');
     t.equal(res.headers['access-control-allow-origin'], origin, 'CORS: the Origin is echoed');
     t.equal(res.headers['access-control-allow-credentials'], 'true', 'CORS: credentials allowed');
-    const { decodePayload } = require('./rawio');
     const packets = decodePayload(res.body);
     const open = JSON.parse(packets[0].slice(1));
     t.deepEqual(Object.keys(open).sort(), ['pingInterval', 'pingTimeout', 'sid', 'upgrades'], 'open packet keys');
