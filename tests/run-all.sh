@@ -3,7 +3,8 @@
 #   formatting, clippy (-D warnings), unit/property/integration tests, the Autobahn suite
 #   (cases 1–10, server and client of both runtimes, diffed against tests/autobahn/expected),
 #   headless Chromium end-to-end tests of the glue browser client against both runtimes
-#   (installs Debian's chromium and the pinned npm playwright-core), a fuzz smoke run of every target, and a build check of the benchmarks.
+#   (installs Debian's chromium and the pinned npm playwright-core), the Socket.IO v2 suites
+#   (tests/sio: real socket.io-client 2.5.0 in Node and Chromium, raw bad input), a fuzz smoke run of every target, and a build check of the benchmarks.
 # Usage: tests/run-all.sh            (FUZZ_SECONDS=20 by default; 0 skips nothing, it is the
 #                                      per-target time)
 # A missing tool is installed, never skipped; any failure fails the run.
@@ -27,6 +28,10 @@ cargo fmt --all -- --check
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "npm packages for the Socket.IO peers (tests/sio: socket.io-client 2.5.0, socket.io 2.5.1)"
+command -v node >/dev/null || { apt-get update && apt-get install -y nodejs npm; }
+(cd tests/sio && npm ci --no-audit --no-fund)
+
 step "cargo test"
 cargo test --workspace --locked
 
@@ -36,6 +41,11 @@ tests/autobahn/run.sh
 
 step "browser end-to-end (headless Chromium, js/glue.js, both runtimes)"
 tests/browser/run.sh
+
+for rt in tokio; do
+  step "socket.io v2 end-to-end ($rt: node socket.io-client 2.5.0, engine.io-client, raw HTTP/WS, Chromium)"
+  tests/sio/run.sh --server-cmd "target/release/fixture {kind} --runtime $rt --listen {listen}"
+done
 
 step "fuzz smoke (${fuzz_seconds}s per target)"
 fuzz/smoke.sh "$fuzz_seconds"

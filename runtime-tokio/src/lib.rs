@@ -29,9 +29,9 @@
 mod driver;
 pub mod eio;
 mod engine;
-pub mod sio;
 mod error;
 pub mod glue;
+pub mod sio;
 pub mod ws;
 
 pub use driver::Driver;

@@ -101,8 +101,7 @@ type DisconnectHandler = Box<dyn FnOnce(&SioSocket, DisconnectReason) + Send>;
 type AckCallback = Box<dyn FnOnce(Result<Payload, AckError>) + Send>;
 type ConnectionHandler = Arc<dyn Fn(SioSocket) + Send + Sync>;
 /// Namespace admission: `Err(data)` refuses with an ERROR packet carrying `data`.
-pub type Middleware =
-    Arc<dyn Fn(&Handshake, Option<&str>) -> Result<(), Value> + Send + Sync>;
+pub type Middleware = Arc<dyn Fn(&Handshake, Option<&str>) -> Result<(), Value> + Send + Sync>;
 
 /// Socket.IO server options.
 #[derive(Debug, Clone)]
@@ -172,13 +171,10 @@ impl Layer for SioLayer {
         _sid: &Arc<str>,
         handshake: Handshake,
     ) -> (SioConnState, Vec<EncodedPacket>, Vec<ConnEvent>) {
-        let root_auto = self
-            .namespace("/")
-            .is_none_or_no_middleware();
+        let root_auto = self.namespace("/").is_none_or_no_middleware();
         let (mut conn, initial) = SioServerConn::new(self.conn.clone(), root_auto);
         let work: Vec<ConnEvent> = std::iter::from_fn(|| conn.poll_event()).collect();
-        let state =
-            SioConnState { conn, handshake: Arc::new(handshake), sockets: HashMap::new() };
+        let state = SioConnState { conn, handshake: Arc::new(handshake), sockets: HashMap::new() };
         (state, initial, work)
     }
 
@@ -260,13 +256,15 @@ impl Layer for SioLayer {
                 }
             }
             ConnEvent::Ack { nsp, id, args, attachments } => {
-                let cb = session.lock().upper.sockets.get_mut(&nsp).and_then(|s| s.acks.remove(&id));
+                let cb =
+                    session.lock().upper.sockets.get_mut(&nsp).and_then(|s| s.acks.remove(&id));
                 if let Some(cb) = cb {
                     cb(Ok(Payload { args, bins: attachments }));
                 }
             }
             ConnEvent::AckFailed { nsp, id, reason } => {
-                let cb = session.lock().upper.sockets.get_mut(&nsp).and_then(|s| s.acks.remove(&id));
+                let cb =
+                    session.lock().upper.sockets.get_mut(&nsp).and_then(|s| s.acks.remove(&id));
                 if let Some(cb) = cb {
                     cb(Err(match reason {
                         AckFailure::Timeout => AckError::Timeout,
