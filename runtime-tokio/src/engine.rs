@@ -127,7 +127,10 @@ impl<L: Layer> Session<L> {
                 other => st.waiter = other,
             }
         }
-        let finished = st.eio.is_finished();
+        // A closed WebSocket session is gone for the registry at once (its task still flushes
+        // the close); a polling one stays until a poll took its close packet (or the linger
+        // ended), so that poll gets `1` rather than "unknown sid".
+        let finished = st.eio.is_finished() || (!st.eio.is_open() && st.eio.is_websocket());
         let mut new_timer = None;
         if !st.eio.is_websocket() && !finished {
             if let Some(t) = st.next_deadline(&engine.layer) {
