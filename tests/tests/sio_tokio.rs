@@ -40,12 +40,10 @@ async fn start(server: &SioServer) -> String {
 }
 
 async fn text(ws: &mut WebSocket) -> String {
-    loop {
-        match timeout(LIMIT, ws.recv()).await.expect("a message in time") {
-            Some(Ok(Message::Text(t))) => return t.as_str().to_owned(),
-            Some(Ok(Message::Binary(b))) => return format!("bin{:?}", &b[..]),
-            other => panic!("connection ended: {other:?}"),
-        }
+    match timeout(LIMIT, ws.recv()).await.expect("a message in time") {
+        Some(Ok(Message::Text(t))) => t.as_str().to_owned(),
+        Some(Ok(Message::Binary(b))) => format!("bin{:?}", &b[..]),
+        other => panic!("connection ended: {other:?}"),
     }
 }
 
