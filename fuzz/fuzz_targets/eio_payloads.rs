@@ -4,7 +4,8 @@
 #![no_main]
 
 use glue_protocol::eio::{
-    decode_jsonp_post, encode_jsonp, decode_binary_payload, decode_text_payload, encode_binary_payload, encode_text_payload, Packet,
+    decode_binary_payload, decode_jsonp_post, decode_text_payload, encode_binary_payload,
+    encode_jsonp, encode_text_payload, Packet,
 };
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {

@@ -59,6 +59,9 @@ fn run(selector: u8, data: &[u8]) {
         let conn = Connection::server(config.ws_config(), t0);
         EioSession::new_websocket(t0, "sid", config.clone(), conn, selector & 8 != 0, &initial)
     };
+    while let Some(a) = s.poll_answer() {
+        assert!(held.remove(&a.request), "the handshake answers its own poll");
+    }
     let mut closed = 0;
     for chunk in data.split(|&b| b == 0xfe) {
         let Some((&op, arg)) = chunk.split_first() else { continue };
@@ -142,31 +145,43 @@ fn run(selector: u8, data: &[u8]) {
                 }
             }
         }
-        // Drain everything, checking the contract.
-        while let Some(a) = s.poll_answer() {
-            assert!(held.remove(&a.request), "answer for a poll that is not held");
-        }
-        while let Some(e) = s.poll_event() {
-            assert_eq!(closed, 0, "an event after Closed: {e:?}");
-            if let EioEvent::Closed(_) = e {
-                closed += 1;
+        // Drain everything (until nothing moves), checking the contract.
+        loop {
+            let mut moved = false;
+            while let Some(a) = s.poll_answer() {
+                moved = true;
+                assert!(held.remove(&a.request), "answer for a poll that is not held");
             }
-            sio.handle_eio(now, e);
-        }
-        while let Some(p) = sio.poll_transmit() {
-            let _ = s.send(now, p);
-        }
-        while let Some(ev) = sio.poll_event() {
-            match ev {
-                ConnEvent::ConnectRequest { nsp, .. } if nsp.len() % 2 == 0 => sio.accept(now, &nsp),
-                ConnEvent::ConnectRequest { nsp, .. } => {
-                    sio.refuse(now, &nsp, serde_json::Value::from("no"))
+            while let Some(e) = s.poll_event() {
+                moved = true;
+                assert_eq!(closed, 0, "an event after Closed: {e:?}");
+                if let EioEvent::Closed(_) = e {
+                    closed += 1;
                 }
-                ConnEvent::ProtocolError(_) => s.close(now),
-                ConnEvent::Event { nsp, ack: Some(_), .. } => {
-                    let _ = sio.register_ack(now, &nsp, Some(Duration::from_millis(50)));
+                sio.handle_eio(now, e);
+            }
+            while let Some(p) = sio.poll_transmit() {
+                moved = true;
+                let _ = s.send(now, p);
+            }
+            while let Some(ev) = sio.poll_event() {
+                moved = true;
+                match ev {
+                    ConnEvent::ConnectRequest { nsp, .. } if nsp.len() % 2 == 0 => {
+                        sio.accept(now, &nsp)
+                    }
+                    ConnEvent::ConnectRequest { nsp, .. } => {
+                        sio.refuse(now, &nsp, serde_json::Value::from("no"))
+                    }
+                    ConnEvent::ProtocolError(_) => s.close(now),
+                    ConnEvent::Event { nsp, ack: Some(_), .. } => {
+                        let _ = sio.register_ack(now, &nsp, Some(Duration::from_millis(50)));
+                    }
+                    _ => {}
                 }
-                _ => {}
+            }
+            if !moved {
+                break;
             }
         }
         for (id, c) in clients.iter_mut() {

@@ -5,9 +5,7 @@
 #![no_main]
 
 use glue_protocol::glue::ajax::AjaxRequest;
-use glue_protocol::glue::{
-    check_client_init, Message, ServerSocket, SocketConfig, SocketEvent,
-};
+use glue_protocol::glue::{check_client_init, Message, ServerSocket, SocketConfig, SocketEvent};
 use std::time::{Duration, Instant};
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {

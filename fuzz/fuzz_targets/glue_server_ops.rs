@@ -39,7 +39,8 @@ fn ajax(data: &[u8]) {
     let mut now = t0;
     let mut e = SeededEntropy::new(1);
     let (sc, ic) = config();
-    let (session, body) = AjaxSession::new("u".repeat(10), "ua", Duration::from_secs(35), 4, &mut e);
+    let (session, body) =
+        AjaxSession::new("u".repeat(10), "ua", Duration::from_secs(35), 4, &mut e);
     let mut token = String::from_utf8(body.to_vec()).unwrap().split_once('&').unwrap().1.to_owned();
     let mut s = AjaxSocket::new(session, SocketCore::new("s".repeat(20), sc, ic, t0));
     let mut open_polls: HashSet<u64> = HashSet::new();
