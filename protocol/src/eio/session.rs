@@ -787,6 +787,10 @@ impl EioSession {
                             self.timers[T_PING] =
                                 Some(now + self.config.ping_interval + self.config.ping_timeout);
                             self.complete_upgrade(now);
+                            // Frames that arrived with the `5` (same read) are now the
+                            // transport's: drain them too.
+                            self.drain_ws(now);
+                            return;
                         }
                         _ => self.abort_probe(now),
                     }

@@ -272,6 +272,28 @@ fn upgrade_happy_path() {
 }
 
 #[test]
+fn frames_arriving_with_the_upgrade_packet_are_handled() {
+    // The client's `5` and its next message in one read of the probe's stream.
+    let t0 = Instant::now();
+    let mut s = polling(t0, true);
+    let _ = s.poll_answer();
+    let mut c = WsClient::attach_probe(&mut s, t0);
+    c.text(&mut s, t0, "2probe");
+    assert_eq!(texts(&c.recv(&mut s, t0)), vec!["3probe"]);
+    c.conn.send(t0, Message::Text("5".into())).unwrap();
+    c.conn.send(t0, Message::Text("4after".into())).unwrap();
+    let mut bytes = Vec::new();
+    while let Some(b) = c.conn.poll_transmit() {
+        bytes.extend_from_slice(&b);
+    }
+    s.handle_ws_data(t0, c.id, &bytes);
+    assert_eq!(
+        events(&mut s),
+        vec![EioEvent::Upgraded, EioEvent::Message(PacketData::Text("after".into()))]
+    );
+}
+
+#[test]
 fn probe_aborted_by_other_packet_or_timeout_keeps_polling() {
     let t0 = Instant::now();
     let cfg = Arc::new(EioConfig::default());
