@@ -509,6 +509,8 @@ impl EioSession {
     /// Closes the session from the server side (queued packets are delivered first).
     pub fn close(&mut self, now: Instant) {
         self.close_with(now, CloseReason::ForcedClose);
+        // A held poll delivers the close packet now.
+        self.after(now);
     }
 
     // ------------------------------------------------------------------ polling input

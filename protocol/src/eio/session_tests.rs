@@ -225,6 +225,21 @@ fn closed_session_without_poll_lingers_for_close_timeout() {
 }
 
 #[test]
+fn server_close_answers_a_held_poll_with_the_close_packet() {
+    let t0 = Instant::now();
+    let mut s = polling(t0, true);
+    let _ = s.poll_answer();
+    s.handle_get(t0, 2).unwrap();
+    s.send(t0, EncodedPacket::message("a")).unwrap();
+    assert_eq!(body(&s.poll_answer().unwrap()), "2:4a");
+    s.handle_get(t0, 3).unwrap();
+    s.close(t0);
+    let a = s.poll_answer().unwrap();
+    assert_eq!((a.request, body(&a).as_str()), (3, "1:1"));
+    assert!(s.is_finished());
+}
+
+#[test]
 fn client_close_packet_releases_the_poll_with_noop() {
     let t0 = Instant::now();
     let mut s = polling(t0, true);
