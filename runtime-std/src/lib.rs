@@ -19,10 +19,13 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 //!
-//! Modules: [`ws`] (WebSocket server and client) and [`glue`] (the glue protocol: server over
+//! Modules: [`ws`] (WebSocket server and client), [`eio`] (Engine.IO revision 3 server) and
+//! [`glue`] (the glue protocol: server over
 //! WebSocket and AjaxSocket long-polling, and the client; see its module docs).
 #![warn(missing_docs)]
 
+pub mod eio;
+mod engine;
 mod error;
 pub mod glue;
 pub mod ws;

@@ -532,6 +532,7 @@ impl EioSession {
     /// Closes the session from the server side (queued packets are delivered first).
     pub fn close(&mut self, now: Instant) {
         self.close_with(now, CloseReason::ForcedClose);
+        // A held poll delivers the close packet now.
         self.after(now);
     }
 
@@ -811,6 +812,10 @@ impl EioSession {
                             self.timers[T_PING] =
                                 Some(now + self.config.ping_interval + self.config.ping_timeout);
                             self.complete_upgrade(now);
+                            // Frames that arrived with the `5` (same read) are now the
+                            // transport's: drain them too.
+                            self.drain_ws(now);
+                            return;
                         }
                         _ => self.abort_probe(now),
                     }

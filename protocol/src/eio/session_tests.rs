@@ -225,6 +225,21 @@ fn closed_session_without_poll_lingers_for_close_timeout() {
 }
 
 #[test]
+fn server_close_answers_a_held_poll_with_the_close_packet() {
+    let t0 = Instant::now();
+    let mut s = polling(t0, true);
+    let _ = s.poll_answer();
+    s.handle_get(t0, 2).unwrap();
+    s.send(t0, EncodedPacket::message("a")).unwrap();
+    assert_eq!(body(&s.poll_answer().unwrap()), "2:4a");
+    s.handle_get(t0, 3).unwrap();
+    s.close(t0);
+    let a = s.poll_answer().unwrap();
+    assert_eq!((a.request, body(&a).as_str()), (3, "1:1"));
+    assert!(s.is_finished());
+}
+
+#[test]
 fn client_close_packet_releases_the_poll_with_noop() {
     let t0 = Instant::now();
     let mut s = polling(t0, true);
@@ -269,6 +284,28 @@ fn upgrade_happy_path() {
     // A second WebSocket for the same sid is refused (the runtime closes it).
     let extra = Connection::server(s.config().ws_config(), t0);
     assert!(s.attach_probe(t0, extra, false).is_err());
+}
+
+#[test]
+fn frames_arriving_with_the_upgrade_packet_are_handled() {
+    // The client's `5` and its next message in one read of the probe's stream.
+    let t0 = Instant::now();
+    let mut s = polling(t0, true);
+    let _ = s.poll_answer();
+    let mut c = WsClient::attach_probe(&mut s, t0);
+    c.text(&mut s, t0, "2probe");
+    assert_eq!(texts(&c.recv(&mut s, t0)), vec!["3probe"]);
+    c.conn.send(t0, Message::Text("5".into())).unwrap();
+    c.conn.send(t0, Message::Text("4after".into())).unwrap();
+    let mut bytes = Vec::new();
+    while let Some(b) = c.conn.poll_transmit() {
+        bytes.extend_from_slice(&b);
+    }
+    s.handle_ws_data(t0, c.id, &bytes);
+    assert_eq!(
+        events(&mut s),
+        vec![EioEvent::Upgraded, EioEvent::Message(PacketData::Text("after".into()))]
+    );
 }
 
 #[test]

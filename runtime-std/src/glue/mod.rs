@@ -22,8 +22,8 @@
 
 mod ajax;
 pub mod client;
-mod server;
-mod socket;
+pub(crate) mod server;
+pub(crate) mod socket;
 
 pub use glue_protocol::glue::{DropReason, InboxConfig, SocketConfig, Transport, WriteError};
 pub use server::{GlueStream, HttpHandler, OriginCheck, Server, ServerOptions, SocketType};

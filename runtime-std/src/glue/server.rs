@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 
 /// Stack size of connection threads. The new-socket callback and read handlers may run on
 /// them, so more than the bare loop needs (untouched stack costs no memory).
-const THREAD_STACK: usize = 256 * 1024;
+pub(crate) const THREAD_STACK: usize = 256 * 1024;
 /// A write that makes no progress for this long fails (and closes its connection), so a
 /// stalled client cannot hold a writing thread for longer (upstream's write timeout).
 pub(crate) const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -565,20 +565,20 @@ fn ws_loop(shared: &Arc<Shared>, stream: &dyn GlueStream) {
     shared.after(state);
 }
 
-fn is_timeout(e: &io::Error) -> bool {
+pub(crate) fn is_timeout(e: &io::Error) -> bool {
     matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
 }
 
 /// The read timeout set on a connection, changed only when the wanted one is far off.
 #[derive(Default)]
-struct ReadTimeout {
+pub(crate) struct ReadTimeout {
     current: Option<Option<Duration>>,
 }
 
 impl ReadTimeout {
     /// Sets the read timeout for `deadline` unless the current one is close enough (waking up
     /// to half of it early, or 1/16 late, is harmless: the machine checks its deadlines).
-    fn arm(
+    pub(crate) fn arm(
         &mut self,
         stream: &dyn GlueStream,
         deadline: Option<Instant>,

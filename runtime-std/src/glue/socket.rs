@@ -34,9 +34,9 @@ type Handler = Arc<dyn Fn(String) + Send + Sync>;
 type CloseHandler = Box<dyn FnOnce() + Send>;
 
 /// Most chunks one vectored write of the WebSocket flusher carries.
-const MAX_IOV: usize = 64;
+pub(crate) const MAX_IOV: usize = 64;
 /// Most bytes the flusher takes from the machine per write.
-const BATCH_BYTES: usize = 256 * 1024;
+pub(crate) const BATCH_BYTES: usize = 256 * 1024;
 
 /// A WebSocket socket: the machine and the connection it writes to.
 pub(crate) struct WsBound {
@@ -398,7 +398,7 @@ impl Shared {
 }
 
 /// Writes every chunk of `batch` (vectored), removing what was written.
-fn write_batch(io: &dyn GlueStream, batch: &mut VecDeque<Bytes>) -> io::Result<()> {
+pub(crate) fn write_batch(io: &dyn GlueStream, batch: &mut VecDeque<Bytes>) -> io::Result<()> {
     while !batch.is_empty() {
         let n = {
             let mut slices = [IoSlice::new(&[]); MAX_IOV];

@@ -1,0 +1,996 @@
+//! The blocking Engine.IO server driver shared by [`crate::eio`] (and the Socket.IO layer to
+//! come): HTTP requests (handshakes, held polls, posts), WebSocket connections, one timer
+//! thread for polling sessions, and ordered dispatch of the layer above's callbacks.
+//!
+//! A [`Layer`] is what sits on top of Engine.IO: it keeps per-session state next to the
+//! [`EioSession`] (under the same lock), turns the session's events into work, and runs that
+//! work (application callbacks) unlocked, in order, one thread per session at a time.
+//!
+//! Threads:
+//! * One thread per TCP connection, serving HTTP/1.1 keep-alive requests; a WebSocket upgrade
+//!   stays on it and the thread becomes the WebSocket's reader: it blocks in `read` with the
+//!   session's next deadline as read timeout ([`EioSession::poll_timeout`]).
+//! * Output is written by whichever thread produced it, outside the session lock: WebSocket
+//!   bytes by the thread that finds nobody else writing that connection (the *flusher*; a
+//!   per-connection `flushing` flag is the write lock), a held poll's answer by the thread that
+//!   produced it, through the poll's [`Responder`]. So no thread ever needs waking to write.
+//! * A held poll keeps its HTTP thread blocked in `read` on its connection: a client that goes
+//!   away is noticed at once (→ [`EioSession::poll_aborted`]).
+//! * One timer thread for polling sessions (a deadline heap, one live entry per session).
+//!
+//! One limit of blocking reads: a WebSocket deadline that another thread moves *earlier* (the
+//! close handshake after [`EioSession::close`] from an application thread) is seen by the
+//! reader only when its current read times out (at most `ping_interval + ping_timeout`). The
+//! session itself closes at once.
+
+use crate::glue::server::{
+    is_timeout, GlueStream, ReadBuffer, ReadTimeout, THREAD_STACK, WRITE_TIMEOUT,
+};
+use crate::glue::socket::{write_batch, BATCH_BYTES, MAX_IOV};
+use bytes::Bytes;
+use glue_protocol::eio::server::{
+    error_response, new_sid, polling_headers, polling_response, post_ok_response,
+    preflight_response, route, server_error_response, ws_error_response, EioErrorCode, EioRoute,
+    EioServerOptions, Handshake,
+};
+use glue_protocol::eio::session::{EioSession, EncodedPacket, PollAnswer, PostKind, WsId};
+use glue_protocol::eio::PollingMode;
+use glue_protocol::http::{HttpError, Limits, Request, RequestHead, Response, ServerConnection};
+use glue_protocol::rand::OsEntropy;
+use glue_protocol::ws::handshake::respond;
+use glue_protocol::ws::Connection;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::io;
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant, SystemTime};
+
+/// How long an HTTP connection may sit idle between requests.
+const HTTP_IDLE: Duration = Duration::from_secs(60);
+
+/// Answers requests outside the Engine.IO path.
+pub type Fallback = Arc<dyn Fn(&Request) -> Response + Send + Sync>;
+
+/// What sits on top of Engine.IO.
+pub(crate) trait Layer: Send + Sync + Sized + 'static {
+    /// Per-session state, kept under the session's lock.
+    type Conn: Send + 'static;
+    /// Work to run unlocked (application callbacks).
+    type Work: Send + 'static;
+    /// A new session: its state, the packets that follow `open`, and its first work.
+    fn open(
+        &self,
+        sid: &Arc<str>,
+        handshake: Handshake,
+    ) -> (Self::Conn, Vec<EncodedPacket>, Vec<Self::Work>);
+    /// After every input or command, under the lock: consume the session's events (and run
+    /// the layer's own machine), queueing work.
+    fn pump(&self, state: &mut State<Self>, now: Instant);
+    /// Runs one piece of work, unlocked.
+    fn run(&self, session: &Arc<Session<Self>>, work: Self::Work);
+}
+
+/// One WebSocket of a session as the runtime holds it: where its output goes.
+struct WsPort {
+    id: WsId,
+    io: Arc<dyn GlueStream>,
+    /// A thread is writing this connection (others leave their output to it).
+    flushing: bool,
+}
+
+/// A session's state under its lock.
+pub(crate) struct State<L: Layer> {
+    pub eio: EioSession,
+    pub upper: L::Conn,
+    pub work: VecDeque<L::Work>,
+    waiter: Option<(u64, Arc<Responder>)>,
+    ports: Vec<WsPort>,
+    dispatching: bool,
+    timer_at: Option<Instant>,
+}
+
+/// One Engine.IO session as the runtime holds it.
+pub(crate) struct Session<L: Layer> {
+    pub sid: Arc<str>,
+    state: Mutex<State<L>>,
+    pub engine: Weak<Engine<L>>,
+}
+
+type Guard<'a, L> = MutexGuard<'a, State<L>>;
+
+impl<L: Layer> Session<L> {
+    pub fn lock(&self) -> Guard<'_, L> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` on the state, then settles (writes, answers, work).
+    pub fn with<R>(self: &Arc<Self>, f: impl FnOnce(&mut State<L>, Instant) -> R) -> R {
+        let now = Instant::now();
+        let mut g = self.lock();
+        let r = f(&mut g, now);
+        self.settle(g, now);
+        r
+    }
+
+    /// After any operation: let the layer pump, write the WebSocket output (unless another
+    /// thread is writing it), hand poll answers to their held GETs, register the polling
+    /// timer, forget a finished session, and dispatch work in order (only one thread
+    /// dispatches a session's work at a time).
+    pub fn settle<'a>(self: &'a Arc<Self>, mut g: Guard<'a, L>, now: Instant) {
+        let Some(engine) = self.engine.upgrade() else { return };
+        loop {
+            engine.layer.pump(&mut g, now);
+            let (g2, wrote) = self.flush(g);
+            g = g2;
+            if !wrote {
+                break;
+            }
+        }
+        let st = &mut *g;
+        let mut deliver = Vec::new();
+        while let Some(answer) = st.eio.poll_answer() {
+            match st.waiter.take() {
+                Some((id, r)) if id == answer.request => deliver.push((r, answer)),
+                other => st.waiter = other,
+            }
+        }
+        let finished = st.eio.is_finished();
+        let mut new_timer = None;
+        if !st.eio.is_websocket() && !finished {
+            if let Some(t) = st.eio.poll_timeout() {
+                if st.timer_at.map_or(true, |at| t < at) {
+                    st.timer_at = Some(t);
+                    new_timer = Some(t);
+                }
+            }
+        }
+        let dispatch = !st.dispatching && !st.work.is_empty();
+        if dispatch {
+            st.dispatching = true;
+        }
+        drop(g);
+        for (responder, answer) in deliver {
+            responder.answer(&answer);
+        }
+        if let Some(t) = new_timer {
+            engine.timer.schedule(t, self.sid.clone(), &engine);
+        }
+        if finished {
+            engine.forget(self);
+        }
+        if dispatch {
+            self.dispatch(&engine);
+        }
+    }
+
+    /// Runs the queued work in order until none is left.
+    fn dispatch(self: &Arc<Self>, engine: &Arc<Engine<L>>) {
+        loop {
+            let w = {
+                let mut g = self.lock();
+                match g.work.pop_front() {
+                    Some(w) => w,
+                    None => {
+                        g.dispatching = false;
+                        return;
+                    }
+                }
+            };
+            let run = std::panic::AssertUnwindSafe(|| engine.layer.run(self, w));
+            if std::panic::catch_unwind(run).is_err() {
+                tracing::error!("engine.io: a handler panicked; closing session {}", self.sid);
+                let mut g = self.lock();
+                g.eio.close(Instant::now());
+                g.dispatching = false;
+                self.settle(g, Instant::now());
+                return;
+            }
+        }
+    }
+
+    /// Writes every WebSocket's output that no other thread is writing. The lock is released
+    /// while writing; returns it re-taken, and whether it was released (the state may have
+    /// changed meanwhile).
+    fn flush<'a>(&'a self, mut g: Guard<'a, L>) -> (Guard<'a, L>, bool) {
+        if g.ports.is_empty() {
+            return (g, false);
+        }
+        let ids: Vec<WsId> = g.ports.iter().map(|p| p.id).collect();
+        let mut released = false;
+        for id in ids {
+            let (g2, r) = self.flush_port(g, id);
+            g = g2;
+            released |= r;
+        }
+        (g, released)
+    }
+
+    fn flush_port<'a>(&'a self, mut g: Guard<'a, L>, id: WsId) -> (Guard<'a, L>, bool) {
+        let mut released = false;
+        let mut batch: VecDeque<Bytes> = VecDeque::new();
+        loop {
+            let st = &mut *g;
+            let Some(port) = st.ports.iter_mut().find(|p| p.id == id) else {
+                return (g, released);
+            };
+            if port.flushing {
+                return (g, released);
+            }
+            let mut bytes = 0;
+            while batch.len() < MAX_IOV && bytes < BATCH_BYTES {
+                match st.eio.poll_ws_transmit(id) {
+                    Some(b) if b.is_empty() => {}
+                    Some(b) => {
+                        bytes += b.len();
+                        batch.push_back(b);
+                    }
+                    None => break,
+                }
+            }
+            if batch.is_empty() {
+                if st.eio.ws_terminated(id) {
+                    // Everything is written: the connection is done (this also wakes its
+                    // reader).
+                    let _ = port.io.shutdown(Shutdown::Both);
+                    st.ports.retain(|p| p.id != id);
+                }
+                return (g, released);
+            }
+            port.flushing = true;
+            let io = port.io.clone();
+            drop(g);
+            released = true;
+            let written = write_batch(&*io, &mut batch);
+            g = self.lock();
+            let st = &mut *g;
+            if let Some(port) = st.ports.iter_mut().find(|p| p.id == id) {
+                port.flushing = false;
+            }
+            if written.is_err() {
+                batch.clear();
+                let _ = io.shutdown(Shutdown::Both);
+                st.ports.retain(|p| p.id != id);
+                st.eio.handle_ws_eof(Instant::now(), id);
+                return (g, released);
+            }
+        }
+    }
+}
+
+/// Where a held poll's answer goes: its HTTP connection.
+struct Responder {
+    stream: Arc<dyn GlueStream>,
+    headers: Vec<(&'static str, String)>,
+    keep_alive: bool,
+    state: Mutex<Reply>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reply {
+    Waiting,
+    Answered,
+    Failed,
+    Aborted,
+}
+
+impl Responder {
+    fn lock(&self) -> MutexGuard<'_, Reply> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Writes `answer` as the 200 response (once).
+    fn answer(&self, answer: &PollAnswer) {
+        let mut state = self.lock();
+        if *state != Reply::Waiting {
+            return;
+        }
+        let bytes = polling_response(
+            &self.headers,
+            answer.content_type,
+            answer.body.clone(),
+            self.keep_alive,
+        );
+        match self.stream.write_all_shared(&bytes) {
+            Ok(()) => {
+                *state = Reply::Answered;
+                if !self.keep_alive {
+                    let _ = self.stream.shutdown(Shutdown::Write);
+                }
+            }
+            Err(_) => {
+                *state = Reply::Failed;
+                // Wakes the connection thread, which drops the connection.
+                let _ = self.stream.shutdown(Shutdown::Both);
+            }
+        }
+    }
+
+    /// The client went away: withdraws the poll unless it was answered. True if withdrawn.
+    fn abort(&self) -> bool {
+        let mut state = self.lock();
+        if *state == Reply::Waiting {
+            *state = Reply::Aborted;
+            return true;
+        }
+        false
+    }
+
+    fn outcome(&self) -> Reply {
+        *self.lock()
+    }
+}
+
+/// Polling sessions' deadlines, earliest first; an entry is live only while it matches its
+/// session's `timer_at` (stale entries are skipped when due).
+struct TimerState {
+    heap: BinaryHeap<Reverse<(Instant, Arc<str>)>>,
+    running: bool,
+    stopped: bool,
+}
+
+/// The engine's one timer thread for polling sessions.
+struct Timer {
+    state: Mutex<TimerState>,
+    cv: Condvar,
+}
+
+impl Timer {
+    fn lock(&self) -> MutexGuard<'_, TimerState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Visits session `sid` at `at` (starting the thread if needed).
+    fn schedule<L: Layer>(self: &Arc<Self>, at: Instant, sid: Arc<str>, engine: &Arc<Engine<L>>) {
+        let mut st = self.lock();
+        if st.stopped {
+            return;
+        }
+        let earliest = st.heap.peek().map_or(true, |Reverse((t, _))| at < *t);
+        st.heap.push(Reverse((at, sid)));
+        if !st.running {
+            let timer = self.clone();
+            let weak = Arc::downgrade(engine);
+            let spawned = std::thread::Builder::new()
+                .name("eio-timer".into())
+                .stack_size(THREAD_STACK)
+                .spawn(move || timer.run(weak));
+            match spawned {
+                Ok(_) => st.running = true,
+                Err(e) => tracing::error!("engine.io: cannot spawn the timer thread: {e}"),
+            }
+        } else if earliest {
+            self.cv.notify_one();
+        }
+    }
+
+    /// The engine is gone: the thread ends.
+    fn stop(&self) {
+        let mut st = self.lock();
+        st.stopped = true;
+        st.heap.clear();
+        self.cv.notify_one();
+    }
+
+    fn run<L: Layer>(&self, engine: Weak<Engine<L>>) {
+        loop {
+            let due = {
+                let mut st = self.lock();
+                loop {
+                    if st.stopped || engine.strong_count() == 0 {
+                        st.running = false;
+                        return;
+                    }
+                    let now = Instant::now();
+                    match st.heap.peek() {
+                        Some(Reverse((t, _))) if *t <= now => break,
+                        Some(Reverse((t, _))) => {
+                            let left = *t - now;
+                            st =
+                                self.cv.wait_timeout(st, left).unwrap_or_else(|e| e.into_inner()).0;
+                        }
+                        None => st = self.cv.wait(st).unwrap_or_else(|e| e.into_inner()),
+                    }
+                }
+                let now = Instant::now();
+                let mut due = Vec::new();
+                while st.heap.peek().is_some_and(|Reverse((t, _))| *t <= now) {
+                    let Reverse(entry) = st.heap.pop().expect("peeked");
+                    due.push(entry);
+                }
+                due
+            };
+            let Some(e) = engine.upgrade() else { continue };
+            for (at, sid) in due {
+                let Some(s) = e.get(&sid) else { continue };
+                let now = Instant::now();
+                let mut g = s.lock();
+                if g.timer_at != Some(at) {
+                    continue; // stale: the session has an earlier entry
+                }
+                g.timer_at = None;
+                if g.eio.poll_timeout().is_some_and(|t| t <= now) {
+                    g.eio.handle_timeout(now);
+                }
+                s.settle(g, now);
+            }
+        }
+    }
+}
+
+/// The engine: options, sessions, the polling timer.
+pub(crate) struct Engine<L: Layer> {
+    pub opts: EioServerOptions,
+    path: String,
+    pub layer: L,
+    pub fallback: Option<Fallback>,
+    sessions: Mutex<HashMap<Arc<str>, Arc<Session<L>>>>,
+    /// Signalled when a session is forgotten.
+    live: Condvar,
+    timer: Arc<Timer>,
+    next_request: AtomicU64,
+    blocked: AtomicBool,
+    released: AtomicBool,
+    /// Addresses of the listeners `serve_tcp` blocks on (connected to, to wake them).
+    listeners: Mutex<Vec<SocketAddr>>,
+}
+
+impl<L: Layer> Drop for Engine<L> {
+    fn drop(&mut self) {
+        self.timer.stop();
+    }
+}
+
+impl<L: Layer> Engine<L> {
+    pub fn new(opts: EioServerOptions, layer: L, fallback: Option<Fallback>) -> Arc<Self> {
+        Arc::new(Engine {
+            path: opts.normalized_path(),
+            opts,
+            layer,
+            fallback,
+            sessions: Mutex::new(HashMap::new()),
+            live: Condvar::new(),
+            timer: Arc::new(Timer {
+                state: Mutex::new(TimerState {
+                    heap: BinaryHeap::new(),
+                    running: false,
+                    stopped: false,
+                }),
+                cv: Condvar::new(),
+            }),
+            next_request: AtomicU64::new(1),
+            blocked: AtomicBool::new(false),
+            released: AtomicBool::new(false),
+            listeners: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn sessions(&self) -> MutexGuard<'_, HashMap<Arc<str>, Arc<Session<L>>>> {
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn get(&self, sid: &str) -> Option<Arc<Session<L>>> {
+        self.sessions().get(sid).cloned()
+    }
+
+    pub fn all(&self) -> Vec<Arc<Session<L>>> {
+        self.sessions().values().cloned().collect()
+    }
+
+    pub fn count(&self) -> usize {
+        self.sessions().len()
+    }
+
+    fn forget(&self, s: &Arc<Session<L>>) {
+        let mut m = self.sessions();
+        if m.get(&s.sid).is_some_and(|x| Arc::ptr_eq(x, s)) {
+            m.remove(&s.sid);
+        }
+        drop(m);
+        self.live.notify_all();
+    }
+
+    /// Creates and registers a session under a fresh sid; `ws` is its WebSocket connection
+    /// (id 0) for a WebSocket session.
+    fn create(
+        self: &Arc<Self>,
+        handshake: Handshake,
+        ws: Option<Arc<dyn GlueStream>>,
+        make: impl FnOnce(&str, &[EncodedPacket]) -> EioSession,
+    ) -> Arc<Session<L>> {
+        let mut map = self.sessions();
+        let sid: Arc<str> = loop {
+            let s: Arc<str> = new_sid(&mut OsEntropy::new()).into();
+            if !map.contains_key(&s) {
+                break s;
+            }
+        };
+        let (upper, initial, work) = self.layer.open(&sid, handshake);
+        let eio = make(&sid, &initial);
+        let ports = ws.map(|io| WsPort { id: 0, io, flushing: false }).into_iter().collect();
+        let session = Arc::new(Session {
+            sid: sid.clone(),
+            state: Mutex::new(State {
+                eio,
+                upper,
+                work: work.into(),
+                waiter: None,
+                ports,
+                dispatching: false,
+                timer_at: None,
+            }),
+            engine: Arc::downgrade(self),
+        });
+        map.insert(sid, session.clone());
+        session
+    }
+
+    /// Refuses new sessions, stops `serve_tcp`, closes every session.
+    pub fn release_start(&self) {
+        self.blocked.store(true, Ordering::SeqCst);
+        self.released.store(true, Ordering::SeqCst);
+        let wakes = self.listeners.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        for addr in wakes {
+            let _ = TcpStream::connect_timeout(&addr, Duration::from_secs(1));
+        }
+        for s in self.all() {
+            s.with(|st, now| st.eio.close(now));
+        }
+    }
+
+    /// Waits up to `grace` for every session to end.
+    pub fn wait_empty(&self, grace: Duration) {
+        let deadline = Instant::now() + grace;
+        let mut m = self.sessions();
+        while !m.is_empty() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            m = self.live.wait_timeout(m, left).unwrap_or_else(|e| e.into_inner()).0;
+        }
+    }
+
+    /// Accepts from `listener` (a thread per connection) until released.
+    pub fn serve_tcp(self: &Arc<Self>, listener: TcpListener) -> io::Result<()> {
+        let mut addr = listener.local_addr()?;
+        if addr.ip().is_unspecified() {
+            let ip = if addr.is_ipv4() {
+                std::net::Ipv4Addr::LOCALHOST.into()
+            } else {
+                std::net::Ipv6Addr::LOCALHOST.into()
+            };
+            addr.set_ip(ip);
+        }
+        self.listeners.lock().unwrap_or_else(|e| e.into_inner()).push(addr);
+        struct Unlisten<'a>(&'a Mutex<Vec<SocketAddr>>, SocketAddr);
+        impl Drop for Unlisten<'_> {
+            fn drop(&mut self) {
+                let mut l = self.0.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(i) = l.iter().position(|a| *a == self.1) {
+                    l.remove(i);
+                }
+            }
+        }
+        let _unlisten = Unlisten(&self.listeners, addr);
+        loop {
+            if self.released.load(Ordering::SeqCst) {
+                return Ok(());
+            }
+            match listener.accept() {
+                Ok((stream, peer)) => {
+                    if self.released.load(Ordering::SeqCst) {
+                        return Ok(());
+                    }
+                    let _ = stream.set_nodelay(true);
+                    let engine = self.clone();
+                    let spawned =
+                        std::thread::Builder::new().stack_size(THREAD_STACK).spawn(move || {
+                            engine.serve_connection(Arc::new(stream), &peer.to_string(), false)
+                        });
+                    if let Err(e) = spawned {
+                        tracing::warn!("engine.io: cannot spawn a connection thread: {e}");
+                    }
+                }
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!("accept failed: {e}");
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+        }
+    }
+
+    /// Serves one connection on the calling thread: HTTP/1.1 keep-alive requests, WebSocket
+    /// upgrades (the thread then reads the WebSocket).
+    pub fn serve_connection(
+        self: &Arc<Self>,
+        stream: Arc<dyn GlueStream>,
+        peer: &str,
+        secure: bool,
+    ) {
+        if stream.set_write_timeout(Some(WRITE_TIMEOUT)).is_err()
+            || stream.set_read_timeout(Some(HTTP_IDLE)).is_err()
+        {
+            return;
+        }
+        let limits = Limits { max_body: self.opts.session.max_payload, ..Limits::default() };
+        let mut http = ServerConnection::new(limits);
+        let mut buf = ReadBuffer::new();
+        loop {
+            while let Some(request) = http.poll_request() {
+                let request = match request {
+                    Ok(r) => r,
+                    Err(e) => {
+                        self.refused_body(&http, &e);
+                        if !matches!(e, HttpError::BodyTooLarge { .. }) {
+                            let _ = stream.write_all_shared(&Response::error(&e).encode());
+                        }
+                        let _ = stream.shutdown(Shutdown::Both);
+                        return;
+                    }
+                };
+                let keep_alive = request.head.keep_alive();
+                let answer = match route(&request.head, &self.opts, &self.path) {
+                    EioRoute::Outside => {
+                        let mut r = match &self.fallback {
+                            Some(h) => h(&request),
+                            None => Response::new(404).body("Not Found\n"),
+                        };
+                        if !keep_alive {
+                            r = r.header("Connection", "close");
+                        }
+                        r.encode()
+                    }
+                    EioRoute::Preflight => preflight_response(&request.head, keep_alive),
+                    EioRoute::BadMethod => server_error_response(keep_alive),
+                    EioRoute::Error(code) if request.head.is_upgrade() => {
+                        let _ = stream.write_all_shared(&ws_error_response(code));
+                        let _ = stream.shutdown(Shutdown::Write);
+                        return;
+                    }
+                    EioRoute::Error(code) => error_response(code, &request.head, keep_alive),
+                    EioRoute::HandshakeWebSocket { b64 } => {
+                        if self.blocked.load(Ordering::SeqCst) {
+                            let code = EioErrorCode::BadRequest;
+                            let _ = stream.write_all_shared(&ws_error_response(code));
+                            let _ = stream.shutdown(Shutdown::Write);
+                            return;
+                        }
+                        let rest = http.take_remaining();
+                        self.websocket(stream, request.head, rest, peer, secure, None, b64);
+                        return;
+                    }
+                    EioRoute::Probe { sid, b64 } => {
+                        if self.get(&sid).is_none() {
+                            let code = EioErrorCode::UnknownSid;
+                            let _ = stream.write_all_shared(&ws_error_response(code));
+                            let _ = stream.shutdown(Shutdown::Write);
+                            return;
+                        }
+                        let rest = http.take_remaining();
+                        self.websocket(stream, request.head, rest, peer, secure, Some(sid), b64);
+                        return;
+                    }
+                    EioRoute::HandshakePolling { mode } => {
+                        self.handshake_polling(&request.head, mode, peer, secure, keep_alive)
+                    }
+                    EioRoute::Poll { sid } => {
+                        match self.poll(&stream, &mut http, &mut buf, &request.head, &sid) {
+                            Some(a) => a,
+                            None => return,
+                        }
+                    }
+                    EioRoute::Post { sid } => self.post(&request, &sid, keep_alive),
+                };
+                if http.is_upgrade_pending() {
+                    http.decline_upgrade();
+                }
+                if !answer.is_empty() && stream.write_all_shared(&answer).is_err() {
+                    let _ = stream.shutdown(Shutdown::Both);
+                    return;
+                }
+                if !keep_alive {
+                    let _ = stream.shutdown(Shutdown::Write);
+                    return;
+                }
+            }
+            if http.is_finished() {
+                let _ = stream.shutdown(Shutdown::Write);
+                return;
+            }
+            match buf.read(&*stream) {
+                Ok(0) => {
+                    http.handle_eof();
+                    if http.is_idle() {
+                        return;
+                    }
+                }
+                Ok(n) => http.handle_data(buf.filled(n)),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if is_timeout(&e) => {
+                    let _ = stream.shutdown(Shutdown::Both);
+                    return;
+                }
+                Err(_) => {
+                    http.handle_eof();
+                    if http.is_idle() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    fn handshake_polling(
+        self: &Arc<Self>,
+        head: &RequestHead,
+        mode: PollingMode,
+        peer: &str,
+        secure: bool,
+        keep_alive: bool,
+    ) -> Bytes {
+        if self.blocked.load(Ordering::SeqCst) {
+            return error_response(EioErrorCode::BadRequest, head, keep_alive);
+        }
+        let jsonp = matches!(mode, PollingMode::Jsonp { .. });
+        let hs = Handshake::from_request(head, peer, secure, epoch_ms());
+        let req = self.next_request.fetch_add(1, Ordering::Relaxed);
+        let cfg = self.opts.session.clone();
+        let session = self.create(hs, None, |sid, initial| {
+            EioSession::new_polling(Instant::now(), sid, cfg, mode, req, initial)
+        });
+        let answer = {
+            let mut g = session.lock();
+            let a = g.eio.poll_answer();
+            session.settle(g, Instant::now());
+            a
+        };
+        let headers = polling_headers(head, &self.opts, &session.sid, jsonp);
+        match answer {
+            Some(a) => polling_response(&headers, a.content_type, a.body, keep_alive),
+            None => server_error_response(keep_alive),
+        }
+    }
+
+    /// A POST refused for its size: the connection is dropped and the session fails, as
+    /// with the reference.
+    fn refused_body(&self, http: &ServerConnection, e: &HttpError) {
+        let Some(head) = http.failed_head().or(http.pending_head()) else { return };
+        if let EioRoute::Post { sid } = route(head, &self.opts, &self.path) {
+            if let Some(s) = self.get(&sid) {
+                tracing::debug!("engine.io: {sid}: POST refused ({e}); closing the session");
+                s.with(|st, now| st.eio.close(now));
+            }
+        }
+    }
+
+    fn post(&self, request: &Request, sid: &str, keep_alive: bool) -> Bytes {
+        let head = &request.head;
+        let Some(session) = self.get(sid) else {
+            return error_response(EioErrorCode::UnknownSid, head, keep_alive);
+        };
+        let result = session.with(|st, now| {
+            let kind = PostKind::from_content_type(
+                head.headers.get("content-type"),
+                st.eio.polling_mode(),
+            );
+            let jsonp = matches!(st.eio.polling_mode(), Some(PollingMode::Jsonp { .. }));
+            st.eio.handle_post(now, kind, &request.body).map(|()| jsonp)
+        });
+        match result {
+            Ok(jsonp) => {
+                post_ok_response(&polling_headers(head, &self.opts, sid, jsonp), keep_alive)
+            }
+            Err(e) => match EioErrorCode::of(e) {
+                Some(code) => error_response(code, head, keep_alive),
+                None => server_error_response(keep_alive),
+            },
+        }
+    }
+
+    /// A poll: held until answered by whichever thread produces the answer (it writes the
+    /// response itself). Returns the bytes to write (empty: already written), or `None` to
+    /// drop the connection.
+    fn poll(
+        &self,
+        stream: &Arc<dyn GlueStream>,
+        http: &mut ServerConnection,
+        buf: &mut ReadBuffer,
+        head: &RequestHead,
+        sid: &str,
+    ) -> Option<Bytes> {
+        let keep_alive = head.keep_alive();
+        let Some(session) = self.get(sid) else {
+            return Some(error_response(EioErrorCode::UnknownSid, head, keep_alive));
+        };
+        let req = self.next_request.fetch_add(1, Ordering::Relaxed);
+        let mut responder = None;
+        let result = session.with(|st, now| {
+            let jsonp = matches!(st.eio.polling_mode(), Some(PollingMode::Jsonp { .. }));
+            let r = st.eio.handle_get(now, req);
+            if r.is_ok() {
+                let rsp = Arc::new(Responder {
+                    stream: stream.clone(),
+                    headers: polling_headers(head, &self.opts, sid, jsonp),
+                    keep_alive,
+                    state: Mutex::new(Reply::Waiting),
+                });
+                responder = Some(rsp.clone());
+                st.waiter = Some((req, rsp));
+            }
+            r
+        });
+        let responder = match (result, responder) {
+            (Ok(()), Some(r)) => r,
+            (Err(e), _) => {
+                return Some(match EioErrorCode::of(e) {
+                    Some(code) => error_response(code, head, keep_alive),
+                    None => server_error_response(keep_alive),
+                });
+            }
+            (Ok(()), None) => return Some(server_error_response(keep_alive)),
+        };
+        // Keep reading: the client's next request (pipelined, or after the answer) or its
+        // going away. The answer is written by whoever produces it.
+        loop {
+            match responder.outcome() {
+                Reply::Answered => return Some(Bytes::new()),
+                Reply::Failed | Reply::Aborted => return None,
+                Reply::Waiting => {}
+            }
+            let gone = match buf.read(&**stream) {
+                Ok(0) => true,
+                Ok(n) => {
+                    http.handle_data(buf.filled(n));
+                    false
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => false,
+                // Idle: the poll itself is timed by the session.
+                Err(e) if is_timeout(&e) => false,
+                Err(_) => true,
+            };
+            if gone {
+                http.handle_eof();
+                if responder.abort() {
+                    // The client gave up on this poll: the session fails.
+                    session.with(|st, now| {
+                        if st.waiter.as_ref().is_some_and(|(id, _)| *id == req) {
+                            st.waiter = None;
+                        }
+                        st.eio.poll_aborted(now, req)
+                    });
+                    return None;
+                }
+                // Answered meanwhile (the client will not read it).
+                return None;
+            }
+        }
+    }
+
+    /// A WebSocket connection (fresh session or upgrade probe of `probe_of`); the calling
+    /// thread becomes its reader.
+    #[allow(clippy::too_many_arguments)]
+    fn websocket(
+        self: &Arc<Self>,
+        stream: Arc<dyn GlueStream>,
+        head: RequestHead,
+        rest: Bytes,
+        peer: &str,
+        secure: bool,
+        probe_of: Option<String>,
+        b64: bool,
+    ) {
+        let hs = Handshake::from_request(&head, peer, secure, epoch_ms());
+        {
+            let (response, outcome) = respond(head, None);
+            if stream.write_all_shared(&response).is_err() || outcome.is_err() {
+                let _ = stream.shutdown(Shutdown::Both);
+                return;
+            }
+        }
+        let now = Instant::now();
+        let conn = Connection::server(self.opts.session.ws_config(), now);
+        let (session, id) = match probe_of {
+            None => {
+                let cfg = self.opts.session.clone();
+                let session = self.create(hs, Some(stream.clone()), |sid, initial| {
+                    EioSession::new_websocket(now, sid, cfg, conn, b64, initial)
+                });
+                (session, 0)
+            }
+            Some(sid) => {
+                let attached = self.get(&sid).map(|session| {
+                    let mut g = session.lock();
+                    let r = g.eio.attach_probe(now, conn, b64);
+                    if let Ok(id) = r {
+                        g.ports.push(WsPort { id, io: stream.clone(), flushing: false });
+                    }
+                    drop(g);
+                    (session, r)
+                });
+                match attached {
+                    Some((session, Ok(id))) => (session, id),
+                    _ => {
+                        // Gone, already upgraded or upgrading: accept and close at once.
+                        let mut c = Connection::server(self.opts.session.ws_config(), now);
+                        let _ = c.close(now, None, "");
+                        let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
+                        while let Some(b) = c.poll_transmit() {
+                            if stream.write_all_shared(&b).is_err() {
+                                break;
+                            }
+                        }
+                        let _ = stream.shutdown(Shutdown::Both);
+                        return;
+                    }
+                }
+            }
+        };
+        {
+            let mut g = session.lock();
+            if !rest.is_empty() {
+                g.eio.handle_ws_data(now, id, &rest);
+            }
+            session.settle(g, now);
+        }
+        ws_reader(&session, id, &*stream);
+    }
+}
+
+/// The reader of one WebSocket of a session: reads (unlocked, with the session's next
+/// deadline as read timeout), feeds the session under the lock and settles (which writes
+/// and runs the callbacks on this thread).
+fn ws_reader<L: Layer>(session: &Arc<Session<L>>, id: WsId, stream: &dyn GlueStream) {
+    let mut buf = ReadBuffer::new();
+    let mut timeout = ReadTimeout::default();
+    loop {
+        let mut g = session.lock();
+        if g.eio.ws_terminated(id) || !g.eio.ws_wants_read(id) {
+            break;
+        }
+        let now = Instant::now();
+        let deadline = g.eio.poll_timeout();
+        if deadline.is_some_and(|d| d <= now) {
+            g.eio.handle_timeout(now);
+            session.settle(g, now);
+            continue;
+        }
+        g.eio.ws_shrink_idle(id);
+        drop(g);
+        let result = match timeout.arm(stream, deadline, now) {
+            Ok(()) => buf.read(stream),
+            Err(e) => Err(e),
+        };
+        let mut g = session.lock();
+        let now = Instant::now();
+        match result {
+            Ok(0) => g.eio.handle_ws_eof(now, id),
+            Ok(n) => g.eio.handle_ws_data(now, id, buf.filled(n)),
+            Err(e) if is_timeout(&e) => g.eio.handle_timeout(now),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => g.eio.handle_ws_eof(now, id),
+        }
+        session.settle(g, now);
+    }
+    let now = Instant::now();
+    let mut g = session.lock();
+    g.eio.handle_ws_eof(now, id);
+    session.settle(g, now);
+    // Whatever remains to write was left to a flusher, which ends the connection; if none
+    // is writing it, the connection ends now.
+    let mut g = session.lock();
+    if !g.ports.iter().any(|p| p.id == id && p.flushing) {
+        g.ports.retain(|p| p.id != id);
+        drop(g);
+        let _ = stream.shutdown(Shutdown::Both);
+    }
+}
+
+fn epoch_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
