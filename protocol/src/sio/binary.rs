@@ -93,7 +93,8 @@ pub(crate) fn check_placeholders(v: &Value, count: usize) -> PlaceholderCheck {
 #[derive(Debug, Clone)]
 pub struct Reconstructor {
     max_attachment_bytes: usize,
-    pending: Option<Pending>,
+    /// Boxed: rare, and a connection keeps one `Reconstructor` for life.
+    pending: Option<Box<Pending>>,
 }
 
 #[derive(Debug, Clone)]
@@ -121,7 +122,7 @@ impl Reconstructor {
         if expected == 0 {
             return Ok(Some(packet));
         }
-        self.pending = Some(Pending { packet, expected, bytes: 0 });
+        self.pending = Some(Box::new(Pending { packet, expected, bytes: 0 }));
         Ok(None)
     }
 
