@@ -32,6 +32,7 @@
 
 mod binary;
 pub mod client;
+mod client_options;
 mod client_url;
 mod error;
 mod packet;
