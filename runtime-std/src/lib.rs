@@ -25,6 +25,7 @@
 
 mod error;
 pub mod glue;
+pub mod sio_client;
 pub mod ws;
 
 pub use error::Error;
