@@ -52,8 +52,9 @@
 //! * [`disconnect`](SioClient::disconnect) sends `1` / `1/ns,` for a connected namespace and
 //!   closes the engine when no namespace remains; [`close`](SioClient::close) does it for all.
 //!   No reconnection follows.
-//! * A server DISCONNECT closes that namespace for good (`io server disconnect`); the engine
-//!   closes when no namespace remains.
+//! * A server DISCONNECT closes that namespace for good (`io server disconnect`; for a
+//!   namespace still connecting it is a [`SioClientEvent::ConnectError`] with that string as
+//!   data); the engine closes when no namespace remains.
 //! * Any other end of the engine (`transport close`, `transport error`, `ping timeout`,
 //!   `parse error`, the connect timeout) disconnects the connected namespaces with that reason
 //!   and, with [`SioClientConfig::reconnection`], schedules a fresh Engine.IO handshake after
@@ -1081,13 +1082,20 @@ impl SioClient {
                     self.root_live = false;
                 }
                 let Some(i) = idx else { return };
-                if self.namespaces[i].state == NsState::Closed {
+                let was = self.namespaces[i].state;
+                if was == NsState::Closed {
                     return;
                 }
                 self.close_namespace(i);
-                self.events.push_back(SioClientEvent::Disconnect {
-                    nsp: p.nsp,
-                    reason: DisconnectReason::ServerDisconnect,
+                self.events.push_back(if was == NsState::Connected {
+                    SioClientEvent::Disconnect {
+                        nsp: p.nsp,
+                        reason: DisconnectReason::ServerDisconnect,
+                    }
+                } else {
+                    // Never connected: a refusal rather than a disconnect.
+                    let data = Value::from(DisconnectReason::ServerDisconnect.as_str());
+                    SioClientEvent::ConnectError { nsp: p.nsp, data }
                 });
                 self.close_engine_if_unused(now);
             }
