@@ -169,6 +169,18 @@ struct Io {
     ws: HashMap<RequestId, WsSlot>,
 }
 
+impl Drop for Io {
+    /// The client thread is ending: close the WebSockets still open (their reader threads end
+    /// with them). HTTP requests finish on their own (a closing POST must still go out).
+    fn drop(&mut self) {
+        for slot in self.ws.values() {
+            if let WsSlot::Open(sender) = slot {
+                let _ = sender.close(None, "");
+            }
+        }
+    }
+}
+
 fn lock_slot(slot: &Mutex<HttpSlot>) -> MutexGuard<'_, HttpSlot> {
     slot.lock().unwrap_or_else(|p| p.into_inner())
 }

@@ -225,19 +225,14 @@ async fn websocket(
     }
     let sender = ws.sender();
     let forward = async move {
-        while let Some(cmd) = cmds.recv().await {
-            match cmd {
-                WsCmd::Send(m) => {
-                    if sender.send(m).await.is_err() {
-                        break;
-                    }
-                }
-                WsCmd::Close => {
-                    let _ = sender.close(None, "").await;
-                    break;
-                }
+        // Until a close is asked for or the client is gone (the channel closed): then the
+        // closing handshake, which the read side completes.
+        while let Some(WsCmd::Send(m)) = cmds.recv().await {
+            if sender.send(m).await.is_err() {
+                break;
             }
         }
+        let _ = sender.close(None, "").await;
         drop(sender);
         std::future::pending::<()>().await
     };
