@@ -9,7 +9,7 @@
 //! client.on("message-back", |args, _bins, _ack| println!("got {args:?}"));
 //! client.emit("message", vec![json!("hello")], vec![])?; // buffered until connected
 //! let (answer, _bins) = client.emit_with_ack("message-with-ack", vec![json!(1)], vec![]).await?;
-//! let chat = client.socket("/chat");
+//! let chat = client.socket("/chat")?;
 //! chat.on_connect(|| println!("chat connected"));
 //! client.close();
 //! # let _ = answer;
