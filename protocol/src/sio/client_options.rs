@@ -50,8 +50,6 @@ pub struct SioClientOptions {
     pub user_agent: String,
     /// Largest HTTP response body or WebSocket message accepted. Default 16 MiB.
     pub max_message_size: usize,
-    /// Events kept for `recv_event` (oldest dropped beyond it). Default 256.
-    pub event_queue: usize,
 }
 
 impl Default for SioClientOptions {
@@ -71,7 +69,6 @@ impl Default for SioClientOptions {
             headers: Vec::new(),
             user_agent: "glue-rs".into(),
             max_message_size: 16 << 20,
-            event_queue: 256,
         }
     }
 }
