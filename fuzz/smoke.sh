@@ -17,7 +17,7 @@ esac
 cd "$(dirname "$0")"
 export RUSTC_BOOTSTRAP=1
 
-targets=(http_request http_response ws_frame_server ws_frame_client ws_handshake ws_ops glue_messages glue_server_ops glue_client_ops eio_payloads eio_client_ops sio_packet sio_binary eio_session_ops)
+targets=(http_request http_response ws_frame_server ws_frame_client ws_handshake ws_ops glue_messages glue_server_ops glue_client_ops eio_payloads eio_client_ops sio_packet sio_binary eio_session_ops sio_client_ops)
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "smoke.sh: cargo-fuzz is not installed (cargo install cargo-fuzz --version ^0.13)" >&2

@@ -28,6 +28,7 @@ pub mod eio;
 mod engine;
 mod error;
 pub mod glue;
+pub mod sio_client;
 pub mod ws;
 
 pub use error::Error;

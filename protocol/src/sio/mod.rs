@@ -31,6 +31,9 @@
 //! ```
 
 mod binary;
+pub mod client;
+mod client_options;
+mod client_url;
 mod error;
 mod packet;
 mod reserved;
@@ -38,6 +41,9 @@ pub mod rooms;
 pub mod server_conn;
 #[cfg(test)]
 mod tests;
+
+/// The JSON crate of the packet data ([`serde_json::Value`]), for runtimes and applications.
+pub use serde_json;
 
 pub use binary::{count_placeholders, is_placeholder, placeholder, Reconstructor};
 pub use error::{SioError, SioUsageError};
