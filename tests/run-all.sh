@@ -45,6 +45,9 @@ tests/browser/run.sh
 for rt in tokio; do
   step "socket.io v2 end-to-end ($rt: node socket.io-client 2.5.0, engine.io-client, raw HTTP/WS, Chromium)"
   tests/sio/run.sh --server-cmd "target/release/fixture {kind} --runtime $rt --listen {listen}"
+  step "socket.io v2: our Rust clients (tokio, std) against our $rt server"
+  SIO_SERVER_CMD="target/release/fixture {kind} --runtime $rt --listen {listen}" \
+    cargo test --locked -p glue-tokio --test sio_client -p glue-std --test sio_client
 done
 
 step "fuzz smoke (${fuzz_seconds}s per target)"
