@@ -148,6 +148,9 @@ pub enum ConfigError {
     /// `<scheme>://<host>:<port>`.
     #[error("invalid allowed origin {0:?}")]
     InvalidOrigin(String),
+    /// `allowedOrigins` is an empty list (no client could connect).
+    #[error("allowedOrigins is empty")]
+    NoAllowedOrigins,
     /// A duration or size that must be positive is zero, or one above its maximum.
     #[error("configuration key {key:?}: {value} is out of range ({range})")]
     OutOfRange {

@@ -1,10 +1,12 @@
 //! GOSF-style framework core (placeholder docs, completed below).
 
+pub mod config;
 mod error;
-mod hooks;
-mod message;
-mod response;
+pub mod hooks;
+pub mod message;
+pub mod response;
 
+pub use config::{unknown_keys, ServerConfig, ServerConfigBuilder, TlsFiles, DEFAULT_PORT, MAX_DURATION_MS};
 pub use error::{ConfigError, ConvertError, FrameworkError, JsonKind, RequestError};
 pub use hooks::{
     check_endpoint_name, is_reserved_endpoint, Hook, HookArg, RequestStep,
