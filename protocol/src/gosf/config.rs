@@ -208,9 +208,9 @@ impl ServerConfig {
             Some(Value::Array(a)) => Some(
                 a.iter()
                     .map(|v| {
-                        v.as_str().map(str::to_owned).ok_or_else(|| {
-                            wrong("allowedOrigins", "array of strings", v)
-                        })
+                        v.as_str()
+                            .map(str::to_owned)
+                            .ok_or_else(|| wrong("allowedOrigins", "array of strings", v))
                     })
                     .collect::<Result<Vec<_>, _>>()?,
             ),
@@ -311,8 +311,7 @@ impl ServerConfig {
                 return Err(ConfigError::SecureWithoutCertificate { missing });
             }
         }
-        if self.path.is_empty() || self.path.contains(['?', '#']) || self.path.contains(bad_char)
-        {
+        if self.path.is_empty() || self.path.contains(['?', '#']) || self.path.contains(bad_char) {
             return Err(ConfigError::InvalidPath(self.path.clone()));
         }
         if self.host.contains(bad_char) || self.host.contains('/') {
@@ -334,8 +333,7 @@ impl ServerConfig {
                 return Err(ConfigError::InvalidOrigin(o.clone()));
             }
         }
-        for (key, d) in [("pingInterval", self.ping_interval), ("pingTimeout", self.ping_timeout)]
-        {
+        for (key, d) in [("pingInterval", self.ping_interval), ("pingTimeout", self.ping_timeout)] {
             if d.is_zero() || d.as_millis() > u128::from(MAX_DURATION_MS) {
                 return Err(ConfigError::OutOfRange {
                     key,
@@ -449,7 +447,9 @@ impl ServerConfig {
 fn valid_origin_pattern(p: &str) -> bool {
     let rest = match p.split_once("://") {
         Some((scheme, rest)) => {
-            if scheme.is_empty() || !scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) {
+            if scheme.is_empty()
+                || !scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+            {
                 return false;
             }
             rest
@@ -457,8 +457,11 @@ fn valid_origin_pattern(p: &str) -> bool {
         None => p,
     };
     let Some((host, port)) = rest.rsplit_once(':') else { return false };
-    let port_ok = port == "*" || (!port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit()));
-    !host.is_empty() && !host.contains(|c: char| c.is_whitespace() || c == '/' || c.is_control()) && port_ok
+    let port_ok = port == "*"
+        || (!port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit()));
+    !host.is_empty()
+        && !host.contains(|c: char| c.is_whitespace() || c == '/' || c.is_control())
+        && port_ok
 }
 
 /// Builds a [`ServerConfig`] in code; [`build`](ServerConfigBuilder::build) validates.
@@ -526,7 +529,10 @@ impl ServerConfigBuilder {
         self
     }
     /// Sets `allowedOrigins`.
-    pub fn allowed_origins<S: Into<String>>(mut self, origins: impl IntoIterator<Item = S>) -> Self {
+    pub fn allowed_origins<S: Into<String>>(
+        mut self,
+        origins: impl IntoIterator<Item = S>,
+    ) -> Self {
         self.0.allowed_origins = Some(origins.into_iter().map(Into::into).collect());
         self
     }

@@ -75,7 +75,12 @@ impl Message {
     /// GOSF's `NewSuccessMessage(text, body)`: `success: true` with an optional text and
     /// body.
     pub fn success(text: Option<&str>, body: Option<Object>) -> Message {
-        Message { success: true, text: text.unwrap_or_default().to_owned(), body, ..Message::default() }
+        Message {
+            success: true,
+            text: text.unwrap_or_default().to_owned(),
+            body,
+            ..Message::default()
+        }
     }
 
     /// GOSF's `NewFailureMessage(text, body)`: `success: false` with an optional text and
@@ -349,8 +354,15 @@ enum Field {
 
 impl Field {
     fn of(key: &str) -> Field {
-        const FIELDS: [Field; 7] =
-            [Field::Id, Field::Guid, Field::Uuid, Field::Success, Field::Text, Field::Meta, Field::Body];
+        const FIELDS: [Field; 7] = [
+            Field::Id,
+            Field::Guid,
+            Field::Uuid,
+            Field::Success,
+            Field::Text,
+            Field::Meta,
+            Field::Body,
+        ];
         FIELD_NAMES
             .iter()
             .zip(FIELDS)
