@@ -56,7 +56,7 @@ impl Env {
 /// Named JSON configurations (GOSF's `App.Config`, `LoadConfig`, `GetConfig`). Only
 /// JSON objects are stored; a failed load stores nothing and reports why (GOSF printed the
 /// error and stored nil).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Configs(pub BTreeMap<String, Map<String, Value>>);
 
 impl Configs {
@@ -98,7 +98,7 @@ impl Configs {
 
 /// The app context's plain data (GOSF's `AppSettings` minus the microservice registry, which
 /// holds live connections and so belongs to the runtime).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AppData {
     /// Environment variables.
     pub env: Env,

@@ -52,7 +52,7 @@ pub type Object = Map<String, Value>;
 /// One deliberate difference: numbers inside `meta` and `body` are kept exactly as sent (Go
 /// turned them into `float64`, so integers above 2^53 lost precision and `1.0` came back as
 /// `1`).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Message {
     /// Client-chosen correlation number, echoed in the response. Go's `int`, hence `i64`.
     pub id: i64,
