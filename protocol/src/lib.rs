@@ -59,6 +59,7 @@
 
 pub mod eio;
 pub mod glue;
+pub mod gosf;
 pub mod http;
 pub mod outbox;
 pub mod rand;

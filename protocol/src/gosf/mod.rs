@@ -1,0 +1,112 @@
+//! The runtime-independent core of a GOSF-style framework (`ambelovsky/gosf`, see
+//! `shared/spec/gosf-semantics.md`): a fixed message envelope, endpoints answered by a
+//! request/response cycle, hooks, rooms and broadcasts, plugins, configuration and
+//! microservices, on top of the Socket.IO layer ([`crate::sio`]).
+//!
+//! This module holds the parts that need no I/O: the [`Message`] envelope and its JSON form,
+//! the request rules for an event's arguments ([`Message::from_args`]), the response step
+//! ([`prepare_response`], [`ResponsePolicy`]), the hook kinds and their order ([`Hook`],
+//! [`REQUEST_CYCLE`]), reserved endpoint names ([`check_endpoint_name`]), the startup
+//! configuration ([`ServerConfig`]) and the app context data ([`context`]). The runtimes
+//! (`glue_tokio::gosf`, `glue_std::gosf`) add the server, the client handles, hook and
+//! plugin registries and microservice connections.
+//!
+//! It keeps GOSF's wire contract by default and fixes its defects (spec §11, §12): a `null`
+//! or malformed request gets a failure response instead of crashing the server or being
+//! dropped; hooks receive their arguments in the documented order; reserved names cannot be
+//! registered or triggered by clients; `meta` is not sent to clients unless configured; the
+//! response's double delivery (event + ack) can be switched off; configuration errors are
+//! typed instead of panics or silent fallbacks.
+//!
+//! ```
+//! use glue_protocol::gosf::{prepare_response, Correlation, Message, ResponsePolicy};
+//! use serde_json::json;
+//!
+//! // An incoming `42 7["echo",{"id":5,"text":"hello"}]`: its arguments after the name.
+//! let args = [json!({"id": 5, "text": "hello"})];
+//! let request = Message::from_args(&args).unwrap_or_else(|e| e.to_response());
+//! // The handler's answer ...
+//! let response = Message::success(Some(&request.text), None).with_meta(&json!({"secret": 1}))?;
+//! // ... as sent: ids echoed, meta stripped.
+//! let policy = ResponsePolicy::default();
+//! let sent = prepare_response(response, &Correlation::of(&request), policy);
+//! assert_eq!(sent.to_json(), r#"{"id":5,"success":true,"text":"hello"}"#);
+//! let delivery = policy.delivery(true, true);
+//! assert!(delivery.event && delivery.ack); // GOSF's double delivery, by default
+//! # Ok::<(), glue_protocol::gosf::ConvertError>(())
+//! ```
+//!
+//! # Every GOSF API item (spec §13) and where it lives
+//!
+//! "runtime" names are the planned API of `glue_tokio::gosf` (and likewise `glue_std::gosf`);
+//! there, the package-global state of GOSF becomes an `App` value.
+//!
+//! | GOSF | here / planned |
+//! |---|---|
+//! | `App` (var) | runtime: `glue_tokio::gosf::App` (a cloneable handle, not a global); its plain data: [`context::AppData`] |
+//! | `AppSettings` | [`context::AppData`] (`env`, `configs`); microservices: runtime `App::microservice` |
+//! | `SupportedPlatforms` | not reproduced: no platform guard |
+//! | `Startup(config)` | [`ServerConfig::from_map`] / [`ServerConfig::builder`], [`ServerConfig::to_eio_options`], [`ServerConfig::sio_conn_config`], [`ServerConfig::listen_addr`], [`ServerConfig::tls`], [`ServerConfig::cors_headers`]; runtime: `App::serve(ServerConfig)` (returns errors instead of panicking) |
+//! | `Shutdown()` | runtime: `App::shutdown()` (deactivates plugins, in order, and stops the server) |
+//! | `Listen(endpoint, handler)` | [`check_endpoint_name`], [`Message::from_args`], [`REQUEST_CYCLE`], [`prepare_response`], [`ResponsePolicy::delivery`], [`event_args`], [`ack_args`]; runtime: `App::listen(endpoint, handler) -> Result<(), FrameworkError>` |
+//! | `Broadcast(room, endpoint, msg)` | [`event_args`], [`Hook::ORDER_FOR_BROADCAST`]; runtime: `App::broadcast(room, endpoint, &Message)` |
+//! | `Message` | [`Message`] |
+//! | `(*Message).WithoutMeta()` | [`Message::without_meta`] |
+//! | `NewSuccessMessage(args...)` | [`Message::success`], [`Message::ok`] + builders |
+//! | `NewFailureMessage(args...)` | [`Message::failure`], [`Message::fail`] + builders |
+//! | `Request` | runtime: `glue_tokio::gosf::Request { endpoint, message }` (message: [`Message`]) |
+//! | `Client` | runtime: `glue_tokio::gosf::Client` (persistent per connection, wraps `glue_tokio::sio::SioSocket`: id, real rooms, handshake, session storage) |
+//! | `(*Client).Join(room)` | runtime: `Client::join` |
+//! | `(*Client).Leave(room)` | runtime: `Client::leave` |
+//! | `(*Client).LeaveAll()` | runtime: `Client::leave_all` (every room but the own-id room) |
+//! | `(*Client).Disconnect()` | runtime: `Client::disconnect` (sends DISCONNECT), `Client::close_transport` (GOSF's abrupt close) |
+//! | `(*Client).Broadcast(room, endpoint, msg)` | [`Hook::ORDER_FOR_CLIENT_BROADCAST`]; runtime: `Client::broadcast(room, endpoint, &Message)` |
+//! | `Session` | runtime: `Client::session` (typed per-connection storage) |
+//! | `OnConnect(cb)` | [`Hook::Connect`]; runtime: `App::on_connect` |
+//! | `OnDisconnect(cb)` | [`Hook::Disconnect`]; runtime: `App::on_disconnect` |
+//! | `OnBeforeRequest(cb)` | [`Hook::BeforeRequest`]; runtime: `App::on_before_request` |
+//! | `OnAfterRequest(cb)` | [`Hook::AfterRequest`]; runtime: `App::on_after_request` |
+//! | `OnBeforeResponse(cb)` | [`Hook::BeforeResponse`]; runtime: `App::on_before_response` |
+//! | `OnAfterResponse(cb)` | [`Hook::AfterResponse`]; runtime: `App::on_after_response` |
+//! | `OnBeforeClientBroadcast(cb)` | [`Hook::BeforeClientBroadcast`] (endpoint, room not swapped); runtime: `App::on_before_client_broadcast` |
+//! | `OnAfterClientBroadcast(cb)` | [`Hook::AfterClientBroadcast`]; runtime: `App::on_after_client_broadcast` |
+//! | `OnBeforeBroadcast(cb)` | [`Hook::BeforeBroadcast`]; runtime: `App::on_before_broadcast` |
+//! | `OnAfterBroadcast(cb)` | [`Hook::AfterBroadcast`]; runtime: `App::on_after_broadcast` |
+//! | `Plugin` | runtime: trait `glue_tokio::gosf::Plugin { activate(&App), deactivate(&App) }` |
+//! | `RegisterPlugin(p)` | runtime: `App::register_plugin` |
+//! | `LoadConfig(name, path)` | [`context::Configs::load_str`]; runtime: `App::load_config(name, path)` reads the file |
+//! | `GetConfig(name)` | [`context::Configs::get`], [`context::Configs::server_config`] |
+//! | `Microservice` | runtime: `glue_tokio::gosf::Microservice` |
+//! | `RegisterMicroservice(name, host, port, secure)` | runtime: `App::register_microservice(name, options)` |
+//! | `DeregisterMicroservice(name)` | runtime: `App::deregister_microservice(name) -> Option<Microservice>` (no panic) |
+//! | `GetMicroservice(name)` | runtime: `App::microservice(name)` |
+//! | `(*Microservice).Connected()` | runtime: `Microservice::connected` |
+//! | `(*Microservice).Connect()` | runtime: `Microservice::connect` (plus automatic reconnect) |
+//! | `(*Microservice).Disconnect()` | runtime: `Microservice::disconnect` |
+//! | `(*Microservice).Listen(endpoint, cb)` | runtime: `Microservice::listen` (survives reconnects); endpoint pushes decode with [`Message::from_args`] |
+//! | `(*Microservice).Call(endpoint, msg)` | runtime: `Microservice::call` (configurable timeout); the ack decodes with [`Message::from_args`] (`[null]` → [`RequestError::NullMessage`]) |
+//! | `(*Microservice).Go(endpoint, msg)` | runtime: `Microservice::call` is a future (tokio); `glue_std`: a join handle |
+//! | `(*Microservice).Lob(endpoint, msg)` | runtime: `Microservice::lob -> Result<(), _>` (reports send failures) |
+//! | `GoMessage` | not needed: the future's output `Result<Message, _>` |
+//! | `ReadGoMessage(ch)` | not needed: `.await` / `join()` |
+//! | `StructToMap(v)` | [`struct_to_map`], [`Message::with_body`], [`Message::with_meta`] |
+//! | `MapToStruct(m, out)` | [`map_to_struct`], [`Message::body_as`], [`Message::meta_as`] (by JSON names, so it round-trips) |
+//! | `ArrayContainsString(a, v)` | not reproduced: `slice::contains` |
+
+pub mod config;
+pub mod context;
+mod error;
+pub mod hooks;
+pub mod message;
+pub mod response;
+#[cfg(test)]
+mod tests;
+
+pub use config::{unknown_keys, ServerConfig, ServerConfigBuilder, TlsFiles, DEFAULT_PORT};
+pub use error::{ConfigError, ConvertError, FrameworkError, JsonKind, RequestError};
+pub use hooks::{
+    check_endpoint_name, is_reserved_endpoint, Hook, HookArg, RequestStep,
+    FRAMEWORK_RESERVED_EVENTS, REQUEST_CYCLE, RESERVED_ENDPOINTS,
+};
+pub use message::{map_to_struct, struct_to_map, Message, Object};
+pub use response::{ack_args, event_args, prepare_response, Correlation, Delivery, ResponsePolicy};
