@@ -15,6 +15,8 @@
 //!   bytes by the thread that finds nobody else writing that connection (the *flusher*; a
 //!   per-connection `flushing` flag is the write lock), a held poll's answer by the thread that
 //!   produced it, through the poll's [`Responder`]. So no thread ever needs waking to write.
+//!   One exception: the thread running a session's handlers writes that session's WebSocket
+//!   output when they are done (see [`Session::settle`]).
 //! * A held poll keeps its HTTP thread blocked in `read` on its connection: a client that goes
 //!   away is noticed at once (→ [`EioSession::poll_aborted`]).
 //! * One timer thread (a deadline heap, one live entry per session): every deadline of a
@@ -48,6 +50,7 @@ use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::thread::ThreadId;
 use std::time::{Duration, Instant, SystemTime};
 
 /// How long an HTTP connection may sit idle between requests.
@@ -110,6 +113,8 @@ pub(crate) struct State<L: Layer> {
     waiter: Option<(u64, Arc<Responder>)>,
     ports: Vec<WsPort>,
     dispatching: bool,
+    /// The thread running the session's work while `dispatching`.
+    dispatcher: Option<ThreadId>,
     timer_at: Option<Instant>,
 }
 
@@ -140,10 +145,38 @@ impl<L: Layer> Session<L> {
     /// thread is writing it), hand poll answers to their held GETs, register the session's
     /// timer, forget a finished session, and dispatch work in order (only one thread
     /// dispatches a session's work at a time).
-    pub fn settle<'a>(self: &'a Arc<Self>, mut g: Guard<'a, L>, now: Instant) {
+    ///
+    /// The dispatching thread writes its WebSocket output after the handlers it runs (as the
+    /// tokio runtime's WebSocket task does): the client never sees what an input produced
+    /// before the work that input queued has run — e.g. Socket.IO's CONNECT before the
+    /// socket is registered in its namespace.
+    pub fn settle<'a>(self: &'a Arc<Self>, mut g: Guard<'a, L>, mut now: Instant) {
         let Some(engine) = self.engine.upgrade() else { return };
+        // After dispatching, settle again: that writes what the handlers left to this thread.
+        while self.settle_once(&engine, g, now) {
+            g = self.lock();
+            now = Instant::now();
+        }
+    }
+
+    /// One [`settle`](Self::settle) pass; true if it dispatched work.
+    fn settle_once<'a>(
+        self: &'a Arc<Self>,
+        engine: &Arc<Engine<L>>,
+        mut g: Guard<'a, L>,
+        now: Instant,
+    ) -> bool {
         loop {
             engine.layer.pump(&mut g, now);
+            // Held back while this thread runs (or is about to run) the session's handlers.
+            let hold = if g.dispatching {
+                g.dispatcher == Some(std::thread::current().id())
+            } else {
+                !g.work.is_empty()
+            };
+            if hold {
+                break;
+            }
             let (g2, wrote) = self.flush(g);
             g = g2;
             if !wrote {
@@ -183,6 +216,7 @@ impl<L: Layer> Session<L> {
         let dispatch = !st.dispatching && !st.work.is_empty();
         if dispatch {
             st.dispatching = true;
+            st.dispatcher = Some(std::thread::current().id());
         }
         drop(g);
         for (responder, answer) in deliver {
@@ -195,8 +229,9 @@ impl<L: Layer> Session<L> {
             engine.forget(self);
         }
         if dispatch {
-            self.dispatch(&engine);
+            self.dispatch(engine);
         }
+        dispatch
     }
 
     /// Runs the queued work in order until none is left.
@@ -208,6 +243,7 @@ impl<L: Layer> Session<L> {
                     Some(w) => w,
                     None => {
                         g.dispatching = false;
+                        g.dispatcher = None;
                         return;
                     }
                 }
@@ -218,6 +254,7 @@ impl<L: Layer> Session<L> {
                 let mut g = self.lock();
                 g.eio.close(Instant::now());
                 g.dispatching = false;
+                g.dispatcher = None;
                 self.settle(g, Instant::now());
                 return;
             }
@@ -552,6 +589,7 @@ impl<L: Layer> Engine<L> {
                 waiter: None,
                 ports,
                 dispatching: false,
+                dispatcher: None,
                 timer_at: None,
             }),
             engine: Arc::downgrade(self),
