@@ -223,7 +223,7 @@ impl<L: Layer> Session<L> {
             responder.answer(&answer);
         }
         if let Some(t) = new_timer {
-            engine.timer.schedule(t, self.sid.clone(), &engine);
+            engine.timer.schedule(t, self.sid.clone(), engine);
         }
         if finished {
             engine.forget(self);
