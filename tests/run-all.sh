@@ -42,7 +42,7 @@ tests/autobahn/run.sh
 step "browser end-to-end (headless Chromium, js/glue.js, both runtimes)"
 tests/browser/run.sh
 
-for rt in tokio; do
+for rt in tokio std; do
   step "socket.io v2 end-to-end ($rt: node socket.io-client 2.5.0, engine.io-client, raw HTTP/WS, Chromium)"
   tests/sio/run.sh --server-cmd "target/release/fixture {kind} --runtime $rt --listen {listen}"
   step "socket.io v2: our Rust clients (tokio, std) against our $rt server"

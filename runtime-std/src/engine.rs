@@ -1,6 +1,6 @@
-//! The blocking Engine.IO server driver shared by [`crate::eio`] (and the Socket.IO layer to
-//! come): HTTP requests (handshakes, held polls, posts), WebSocket connections, one timer
-//! thread for polling sessions, and ordered dispatch of the layer above's callbacks.
+//! The blocking Engine.IO server driver shared by [`crate::eio`] and [`crate::sio`]: HTTP
+//! requests (handshakes, held polls, posts), WebSocket connections, one timer thread, and
+//! ordered dispatch of the layer above's callbacks.
 //!
 //! A [`Layer`] is what sits on top of Engine.IO: it keeps per-session state next to the
 //! [`EioSession`] (under the same lock), turns the session's events into work, and runs that
@@ -9,19 +9,24 @@
 //! Threads:
 //! * One thread per TCP connection, serving HTTP/1.1 keep-alive requests; a WebSocket upgrade
 //!   stays on it and the thread becomes the WebSocket's reader: it blocks in `read` with the
-//!   session's next deadline as read timeout ([`EioSession::poll_timeout`]).
+//!   session's next deadline as read timeout ([`EioSession::poll_timeout`] and the layer's
+//!   [`Layer::poll_timeout`]).
 //! * Output is written by whichever thread produced it, outside the session lock: WebSocket
 //!   bytes by the thread that finds nobody else writing that connection (the *flusher*; a
 //!   per-connection `flushing` flag is the write lock), a held poll's answer by the thread that
 //!   produced it, through the poll's [`Responder`]. So no thread ever needs waking to write.
+//!   One exception: the thread running a session's handlers writes that session's WebSocket
+//!   output when they are done (see [`Session::settle`]).
 //! * A held poll keeps its HTTP thread blocked in `read` on its connection: a client that goes
 //!   away is noticed at once (→ [`EioSession::poll_aborted`]).
-//! * One timer thread for polling sessions (a deadline heap, one live entry per session).
+//! * One timer thread (a deadline heap, one live entry per session): every deadline of a
+//!   polling session, and the layer's deadlines (Socket.IO ack timeouts) of a WebSocket
+//!   session, which other threads may set earlier than the one its reader sleeps on.
 //!
-//! One limit of blocking reads: a WebSocket deadline that another thread moves *earlier* (the
-//! close handshake after [`EioSession::close`] from an application thread) is seen by the
-//! reader only when its current read times out (at most `ping_interval + ping_timeout`). The
-//! session itself closes at once.
+//! One limit of blocking reads: an Engine.IO WebSocket deadline that another thread moves
+//! *earlier* (the close handshake after [`EioSession::close`] from an application thread) is
+//! seen by the reader only when its current read times out (at most `ping_interval +
+//! ping_timeout`). The session itself closes at once (and leaves the registry).
 
 use crate::glue::server::{
     is_timeout, GlueStream, ReadBuffer, ReadTimeout, THREAD_STACK, WRITE_TIMEOUT,
@@ -45,6 +50,7 @@ use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::thread::ThreadId;
 use std::time::{Duration, Instant, SystemTime};
 
 /// How long an HTTP connection may sit idle between requests.
@@ -70,6 +76,25 @@ pub(crate) trait Layer: Send + Sync + Sized + 'static {
     fn pump(&self, state: &mut State<Self>, now: Instant);
     /// Runs one piece of work, unlocked.
     fn run(&self, session: &Arc<Session<Self>>, work: Self::Work);
+    /// The layer's own next deadline for this session.
+    fn poll_timeout(&self, _conn: &Self::Conn) -> Option<Instant> {
+        None
+    }
+    /// Runs the layer's due deadlines (under the lock).
+    fn handle_timeout(&self, _state: &mut State<Self>, _now: Instant) {}
+}
+
+impl<L: Layer> State<L> {
+    /// The session's and the layer's earliest deadline.
+    fn next_deadline(&self, layer: &L) -> Option<Instant> {
+        [self.eio.poll_timeout(), layer.poll_timeout(&self.upper)].into_iter().flatten().min()
+    }
+
+    /// Runs the session's and the layer's due deadlines.
+    fn run_timers(&mut self, layer: &L, now: Instant) {
+        self.eio.handle_timeout(now);
+        layer.handle_timeout(self, now);
+    }
 }
 
 /// One WebSocket of a session as the runtime holds it: where its output goes.
@@ -88,6 +113,8 @@ pub(crate) struct State<L: Layer> {
     waiter: Option<(u64, Arc<Responder>)>,
     ports: Vec<WsPort>,
     dispatching: bool,
+    /// The thread running the session's work while `dispatching`.
+    dispatcher: Option<ThreadId>,
     timer_at: Option<Instant>,
 }
 
@@ -115,13 +142,41 @@ impl<L: Layer> Session<L> {
     }
 
     /// After any operation: let the layer pump, write the WebSocket output (unless another
-    /// thread is writing it), hand poll answers to their held GETs, register the polling
+    /// thread is writing it), hand poll answers to their held GETs, register the session's
     /// timer, forget a finished session, and dispatch work in order (only one thread
     /// dispatches a session's work at a time).
-    pub fn settle<'a>(self: &'a Arc<Self>, mut g: Guard<'a, L>, now: Instant) {
+    ///
+    /// The dispatching thread writes its WebSocket output after the handlers it runs (as the
+    /// tokio runtime's WebSocket task does): the client never sees what an input produced
+    /// before the work that input queued has run — e.g. Socket.IO's CONNECT before the
+    /// socket is registered in its namespace.
+    pub fn settle<'a>(self: &'a Arc<Self>, mut g: Guard<'a, L>, mut now: Instant) {
         let Some(engine) = self.engine.upgrade() else { return };
+        // After dispatching, settle again: that writes what the handlers left to this thread.
+        while self.settle_once(&engine, g, now) {
+            g = self.lock();
+            now = Instant::now();
+        }
+    }
+
+    /// One [`settle`](Self::settle) pass; true if it dispatched work.
+    fn settle_once<'a>(
+        self: &'a Arc<Self>,
+        engine: &Arc<Engine<L>>,
+        mut g: Guard<'a, L>,
+        now: Instant,
+    ) -> bool {
         loop {
             engine.layer.pump(&mut g, now);
+            // Held back while this thread runs (or is about to run) the session's handlers.
+            let hold = if g.dispatching {
+                g.dispatcher == Some(std::thread::current().id())
+            } else {
+                !g.work.is_empty()
+            };
+            if hold {
+                break;
+            }
             let (g2, wrote) = self.flush(g);
             g = g2;
             if !wrote {
@@ -136,10 +191,22 @@ impl<L: Layer> Session<L> {
                 other => st.waiter = other,
             }
         }
-        let finished = st.eio.is_finished();
+        // A closed WebSocket session is gone for the registry at once (its reader and flusher
+        // still finish the close); a polling one stays until a poll took its close packet (or
+        // the linger ended), so that poll gets `1` rather than "unknown sid".
+        let finished = st.eio.is_finished() || (!st.eio.is_open() && st.eio.is_websocket());
         let mut new_timer = None;
-        if !st.eio.is_websocket() && !finished {
-            if let Some(t) = st.eio.poll_timeout() {
+        if !finished {
+            // A polling session's deadlines are all the timer thread's. A WebSocket session's
+            // reader sleeps on the deadline it computed before its read; the layer's deadlines
+            // (ack timeouts) may be set meanwhile by other threads, earlier: the timer thread
+            // visits the session for those too.
+            let deadline = if st.eio.is_websocket() {
+                engine.layer.poll_timeout(&st.upper)
+            } else {
+                st.next_deadline(&engine.layer)
+            };
+            if let Some(t) = deadline {
                 if st.timer_at.map_or(true, |at| t < at) {
                     st.timer_at = Some(t);
                     new_timer = Some(t);
@@ -149,20 +216,22 @@ impl<L: Layer> Session<L> {
         let dispatch = !st.dispatching && !st.work.is_empty();
         if dispatch {
             st.dispatching = true;
+            st.dispatcher = Some(std::thread::current().id());
         }
         drop(g);
         for (responder, answer) in deliver {
             responder.answer(&answer);
         }
         if let Some(t) = new_timer {
-            engine.timer.schedule(t, self.sid.clone(), &engine);
+            engine.timer.schedule(t, self.sid.clone(), engine);
         }
         if finished {
             engine.forget(self);
         }
         if dispatch {
-            self.dispatch(&engine);
+            self.dispatch(engine);
         }
+        dispatch
     }
 
     /// Runs the queued work in order until none is left.
@@ -174,6 +243,7 @@ impl<L: Layer> Session<L> {
                     Some(w) => w,
                     None => {
                         g.dispatching = false;
+                        g.dispatcher = None;
                         return;
                     }
                 }
@@ -184,6 +254,7 @@ impl<L: Layer> Session<L> {
                 let mut g = self.lock();
                 g.eio.close(Instant::now());
                 g.dispatching = false;
+                g.dispatcher = None;
                 self.settle(g, Instant::now());
                 return;
             }
@@ -330,7 +401,7 @@ struct TimerState {
     stopped: bool,
 }
 
-/// The engine's one timer thread for polling sessions.
+/// The engine's one timer thread (polling sessions; layer deadlines of WebSocket sessions).
 struct Timer {
     state: Mutex<TimerState>,
     cv: Condvar,
@@ -410,8 +481,8 @@ impl Timer {
                     continue; // stale: the session has an earlier entry
                 }
                 g.timer_at = None;
-                if g.eio.poll_timeout().is_some_and(|t| t <= now) {
-                    g.eio.handle_timeout(now);
+                if g.next_deadline(&e.layer).is_some_and(|t| t <= now) {
+                    g.run_timers(&e.layer, now);
                 }
                 s.settle(g, now);
             }
@@ -518,6 +589,7 @@ impl<L: Layer> Engine<L> {
                 waiter: None,
                 ports,
                 dispatching: false,
+                dispatcher: None,
                 timer_at: None,
             }),
             engine: Arc::downgrade(self),
@@ -946,19 +1018,21 @@ fn ws_reader<L: Layer>(session: &Arc<Session<L>>, id: WsId, stream: &dyn GlueStr
     let mut buf = ReadBuffer::new();
     let mut timeout = ReadTimeout::default();
     loop {
+        let Some(engine) = session.engine.upgrade() else { break };
         let mut g = session.lock();
         if g.eio.ws_terminated(id) || !g.eio.ws_wants_read(id) {
             break;
         }
         let now = Instant::now();
-        let deadline = g.eio.poll_timeout();
+        let deadline = g.next_deadline(&engine.layer);
         if deadline.is_some_and(|d| d <= now) {
-            g.eio.handle_timeout(now);
+            g.run_timers(&engine.layer, now);
             session.settle(g, now);
             continue;
         }
         g.eio.ws_shrink_idle(id);
         drop(g);
+        drop(engine);
         let result = match timeout.arm(stream, deadline, now) {
             Ok(()) => buf.read(stream),
             Err(e) => Err(e),
@@ -968,7 +1042,11 @@ fn ws_reader<L: Layer>(session: &Arc<Session<L>>, id: WsId, stream: &dyn GlueStr
         match result {
             Ok(0) => g.eio.handle_ws_eof(now, id),
             Ok(n) => g.eio.handle_ws_data(now, id, buf.filled(n)),
-            Err(e) if is_timeout(&e) => g.eio.handle_timeout(now),
+            Err(e) if is_timeout(&e) => {
+                if let Some(engine) = session.engine.upgrade() {
+                    g.run_timers(&engine.layer, now);
+                }
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(_) => g.eio.handle_ws_eof(now, id),
         }

@@ -19,8 +19,8 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 //!
-//! Modules: [`ws`] (WebSocket server and client), [`eio`] (Engine.IO revision 3 server) and
-//! [`glue`] (the glue protocol: server over
+//! Modules: [`ws`] (WebSocket server and client), [`eio`] (Engine.IO revision 3 server),
+//! [`sio`] (Socket.IO v2 server on it) and [`glue`] (the glue protocol: server over
 //! WebSocket and AjaxSocket long-polling, and the client; see its module docs).
 #![warn(missing_docs)]
 
@@ -29,6 +29,7 @@ mod engine;
 mod error;
 pub mod glue;
 pub mod sio_client;
+pub mod sio;
 pub mod ws;
 
 pub use error::Error;
