@@ -58,6 +58,7 @@
 #![warn(missing_docs)]
 
 pub mod eio;
+pub mod engine;
 pub mod glue;
 pub mod gosf;
 pub mod http;

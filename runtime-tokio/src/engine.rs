@@ -18,9 +18,10 @@ use glue_protocol::http::{HttpError, Limits, Request, RequestHead, Response, Ser
 use glue_protocol::rand::OsEntropy;
 use glue_protocol::ws::handshake::respond;
 use glue_protocol::ws::Connection;
+use glue_protocol::engine::{Layer, LayerState};
 use glue_protocol::Machine;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{BinaryHeap, HashMap};
 use std::future::{poll_fn, Future};
 use std::io;
 use std::pin::Pin;
@@ -37,63 +38,62 @@ type TimerHeap = BinaryHeap<Reverse<(Instant, Arc<str>)>>;
 /// Answers requests outside the Engine.IO path.
 pub type Fallback = Arc<dyn Fn(&Request) -> Response + Send + Sync>;
 
-/// What sits on top of Engine.IO.
-pub(crate) trait Layer: Send + Sync + Sized + 'static {
-    /// Per-session state, kept under the session's lock.
-    type Conn: Send + 'static;
-    /// Work to run unlocked (application callbacks).
-    type Work: Send + 'static;
-    /// A new session: its state, the packets that follow `open`, and its first work.
-    fn open(
-        &self,
-        sid: &Arc<str>,
-        handshake: Handshake,
-    ) -> (Self::Conn, Vec<EncodedPacket>, Vec<Self::Work>);
-    /// After every input or command, under the lock: consume the session's events (and run
-    /// the layer's own machine), queueing work.
-    fn pump(&self, state: &mut State<Self>, now: Instant);
-    /// Runs one piece of work, unlocked.
-    fn run(&self, session: &Arc<Session<Self>>, work: Self::Work);
-    /// The layer's own next deadline for this session.
-    fn poll_timeout(&self, _conn: &Self::Conn) -> Option<Instant> {
-        None
-    }
-    /// Runs the layer's due deadlines (under the lock).
-    fn handle_timeout(&self, _state: &mut State<Self>, _now: Instant) {}
+/// A [`Layer`] this engine can host: how it reaches its sessions.
+pub(crate) trait Hosted: Layer {
+    /// The layer's handle to `session`.
+    fn handle(session: &Arc<Session<Self>>) -> Self::Handle;
 }
 
-impl<L: Layer> State<L> {
-    /// The session's and the layer's earliest deadline.
-    fn next_deadline(&self, layer: &L) -> Option<Instant> {
-        [self.eio.poll_timeout(), layer.poll_timeout(&self.upper)].into_iter().flatten().min()
-    }
+/// Defines `$name`, a public opaque handle to a session of `$layer` (what the layer's
+/// sockets hold), and makes `$layer` hosted by this engine.
+macro_rules! session_handle {
+    ($(#[$m:meta])* $name:ident, $layer:ty) => {
+        $(#[$m])*
+        #[derive(Clone)]
+        pub struct $name(std::sync::Arc<crate::engine::Session<$layer>>);
 
-    /// Runs the session's and the layer's due deadlines.
-    fn run_timers(&mut self, layer: &L, now: Instant) {
-        self.eio.handle_timeout(now);
-        layer.handle_timeout(self, now);
-    }
+        impl glue_protocol::engine::SessionHandle<$layer> for $name {
+            fn sid(&self) -> &std::sync::Arc<str> {
+                &self.0.sid
+            }
+            fn peek<R>(
+                &self,
+                f: impl FnOnce(&mut glue_protocol::engine::LayerState<$layer>) -> R,
+            ) -> R {
+                f(&mut self.0.lock().ls)
+            }
+            fn with<R>(
+                &self,
+                f: impl FnOnce(&mut glue_protocol::engine::LayerState<$layer>, std::time::Instant) -> R,
+            ) -> R {
+                self.0.with(|st, now| f(&mut st.ls, now))
+            }
+        }
+
+        impl crate::engine::Hosted for $layer {
+            fn handle(session: &std::sync::Arc<crate::engine::Session<$layer>>) -> $name {
+                $name(session.clone())
+            }
+        }
+    };
 }
+pub(crate) use session_handle;
 
 /// A session's state under its lock.
-pub(crate) struct State<L: Layer> {
-    pub eio: EioSession,
-    pub upper: L::Conn,
-    pub work: VecDeque<L::Work>,
+pub(crate) struct State<L: Hosted> {
+    pub ls: LayerState<L>,
     waiter: Option<(u64, oneshot::Sender<PollAnswer>)>,
-    dispatching: bool,
-    timer_at: Option<Instant>,
 }
 
 /// One Engine.IO session as the runtime holds it.
-pub(crate) struct Session<L: Layer> {
+pub(crate) struct Session<L: Hosted> {
     pub sid: Arc<str>,
     state: Mutex<State<L>>,
     wake: Notify,
     pub engine: Weak<Engine<L>>,
 }
 
-impl<L: Layer> Session<L> {
+impl<L: Hosted> Session<L> {
     pub fn lock(&self) -> MutexGuard<'_, State<L>> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -118,34 +118,21 @@ impl<L: Layer> Session<L> {
     fn settle_from(self: &Arc<Self>, mut g: MutexGuard<'_, State<L>>, now: Instant, wake_ws: bool) {
         let Some(engine) = self.engine.upgrade() else { return };
         let st = &mut *g;
-        engine.layer.pump(st, now);
-        while let Some(answer) = st.eio.poll_answer() {
-            match st.waiter.take() {
-                Some((id, tx)) if id == answer.request => {
-                    let _ = tx.send(answer);
-                }
-                other => st.waiter = other,
-            }
-        }
-        // A closed WebSocket session is gone for the registry at once (its task still flushes
-        // the close); a polling one stays until a poll took its close packet (or the linger
-        // ended), so that poll gets `1` rather than "unknown sid".
-        let finished = st.eio.is_finished() || (!st.eio.is_open() && st.eio.is_websocket());
-        let mut new_timer = None;
-        if !st.eio.is_websocket() && !finished {
-            if let Some(t) = st.next_deadline(&engine.layer) {
-                if st.timer_at.map_or(true, |at| t < at) {
-                    st.timer_at = Some(t);
-                    new_timer = Some(t);
-                }
-            }
-        }
-        let dispatch = !st.dispatching && !st.work.is_empty();
-        if dispatch {
-            st.dispatching = true;
-        }
-        let wake_ws = wake_ws && st.eio.has_websocket();
+        engine.layer.pump(&mut st.ls, now);
+        let answers = st.ls.take_answers(&mut st.waiter);
+        let finished = st.ls.is_gone();
+        let new_timer = if !st.ls.eio.is_websocket() && !finished {
+            let deadline = st.ls.next_deadline(&engine.layer);
+            st.ls.arm_timer(deadline)
+        } else {
+            None
+        };
+        let dispatch = st.ls.claim_dispatch();
+        let wake_ws = wake_ws && st.ls.eio.has_websocket();
         drop(g);
+        for (tx, answer) in answers {
+            let _ = tx.send(answer);
+        }
         if wake_ws {
             self.wake.notify_one();
         }
@@ -156,34 +143,13 @@ impl<L: Layer> Session<L> {
             engine.forget(self);
         }
         if dispatch {
-            loop {
-                let w = {
-                    let mut g = self.lock();
-                    match g.work.pop_front() {
-                        Some(w) => w,
-                        None => {
-                            g.dispatching = false;
-                            break;
-                        }
-                    }
-                };
-                let run = std::panic::AssertUnwindSafe(|| engine.layer.run(self, w));
-                if std::panic::catch_unwind(run).is_err() {
-                    tracing::error!("engine.io: a handler panicked; closing session {}", self.sid);
-                    let mut g = self.lock();
-                    g.eio.close(Instant::now());
-                    g.dispatching = false;
-                    drop(g);
-                    self.settle(self.lock(), Instant::now());
-                    break;
-                }
-            }
+            glue_protocol::engine::dispatch(&engine.layer, &L::handle(self));
         }
     }
 }
 
 /// The engine: options, sessions, the polling timer.
-pub(crate) struct Engine<L: Layer> {
+pub(crate) struct Engine<L: Hosted> {
     pub opts: EioServerOptions,
     path: String,
     pub layer: L,
@@ -198,7 +164,7 @@ pub(crate) struct Engine<L: Layer> {
     live: Notify,
 }
 
-impl<L: Layer> Engine<L> {
+impl<L: Hosted> Engine<L> {
     pub fn new(opts: EioServerOptions, layer: L, fallback: Option<Fallback>) -> Arc<Self> {
         Arc::new(Engine {
             path: opts.normalized_path(),
@@ -258,14 +224,7 @@ impl<L: Layer> Engine<L> {
         let eio = make(&sid, &initial);
         let session = Arc::new(Session {
             sid: sid.clone(),
-            state: Mutex::new(State {
-                eio,
-                upper,
-                work: work.into(),
-                waiter: None,
-                dispatching: false,
-                timer_at: None,
-            }),
+            state: Mutex::new(State { ls: LayerState::new(eio, upper, work), waiter: None }),
             wake: Notify::new(),
             engine: Arc::downgrade(self),
         });
@@ -290,7 +249,7 @@ impl<L: Layer> Engine<L> {
         self.blocked.store(true, Ordering::SeqCst);
         self.shutdown.notify_waiters();
         for s in self.all() {
-            s.with(|st, now| st.eio.close(now));
+            s.with(|st, now| st.ls.eio.close(now));
         }
     }
 
@@ -428,7 +387,7 @@ impl<L: Layer> Engine<L> {
                             });
                             let answer = {
                                 let mut g = session.lock();
-                                let a = g.eio.poll_answer();
+                                let a = g.ls.eio.poll_answer();
                                 session.settle(g, Instant::now());
                                 a
                             };
@@ -480,7 +439,7 @@ impl<L: Layer> Engine<L> {
         if let EioRoute::Post { sid } = route(head, &self.opts, &self.path) {
             if let Some(s) = self.get(&sid) {
                 tracing::debug!("engine.io: {sid}: POST refused ({e}); closing the session");
-                s.with(|st, now| st.eio.close(now));
+                s.with(|st, now| st.ls.eio.close(now));
             }
         }
     }
@@ -493,13 +452,13 @@ impl<L: Layer> Engine<L> {
         let result = session.with(|st, now| {
             let kind = PostKind::from_content_type(
                 head.headers.get("content-type"),
-                st.eio.polling_mode(),
+                st.ls.eio.polling_mode(),
             );
             let jsonp = matches!(
-                st.eio.polling_mode(),
+                st.ls.eio.polling_mode(),
                 Some(glue_protocol::eio::PollingMode::Jsonp { .. })
             );
-            st.eio.handle_post(now, kind, &request.body).map(|()| jsonp)
+            st.ls.eio.handle_post(now, kind, &request.body).map(|()| jsonp)
         });
         match result {
             Ok(jsonp) => {
@@ -526,10 +485,10 @@ impl<L: Layer> Engine<L> {
         let (tx, mut rx) = oneshot::channel();
         let (result, jsonp) = session.with(|st, now| {
             let jsonp = matches!(
-                st.eio.polling_mode(),
+                st.ls.eio.polling_mode(),
                 Some(glue_protocol::eio::PollingMode::Jsonp { .. })
             );
-            let r = st.eio.handle_get(now, req);
+            let r = st.ls.eio.handle_get(now, req);
             if r.is_ok() {
                 st.waiter = Some((req, tx));
             }
@@ -558,7 +517,7 @@ impl<L: Layer> Engine<L> {
                         if st.waiter.as_ref().is_some_and(|(id, _)| *id == req) {
                             st.waiter = None;
                         }
-                        st.eio.poll_aborted(now, req)
+                        st.ls.eio.poll_aborted(now, req)
                     });
                     return None;
                 }
@@ -600,7 +559,7 @@ impl<L: Layer> Engine<L> {
             }
             Some(sid) => {
                 let Some(session) = self.get(&sid) else { return };
-                let attached = session.lock().eio.attach_probe(now, conn, b64);
+                let attached = session.lock().ls.eio.attach_probe(now, conn, b64);
                 match attached {
                     Ok(id) => (session, id),
                     Err(_) => {
@@ -615,7 +574,7 @@ impl<L: Layer> Engine<L> {
             }
         };
         if !rest.is_empty() {
-            session.lock().eio.handle_ws_data(now, id, &rest);
+            session.lock().ls.eio.handle_ws_data(now, id, &rest);
         }
         run_ws(Driver::new(WsPort { session: session.clone(), id }, stream), session, id).await;
     }
@@ -629,7 +588,7 @@ fn epoch_ms() -> u64 {
 }
 
 /// The task of one WebSocket of a session.
-async fn run_ws<L: Layer, S: AsyncRead + AsyncWrite + Unpin + Send>(
+async fn run_ws<L: Hosted, S: AsyncRead + AsyncWrite + Unpin + Send>(
     mut driver: Driver<WsPort<L>, S>,
     session: Arc<Session<L>>,
     id: WsId,
@@ -645,7 +604,7 @@ async fn run_ws<L: Layer, S: AsyncRead + AsyncWrite + Unpin + Send>(
         let woke = match poll_fn(|cx| Poll::Ready(wait.as_mut().poll(cx))).await {
             Poll::Ready(w) => w,
             Poll::Pending => {
-                session.lock().eio.ws_shrink_idle(id);
+                session.lock().ls.eio.ws_shrink_idle(id);
                 wait.await
             }
         };
@@ -655,12 +614,12 @@ async fn run_ws<L: Layer, S: AsyncRead + AsyncWrite + Unpin + Send>(
     }
     let now = Instant::now();
     let mut g = session.lock();
-    g.eio.handle_ws_eof(now, id);
+    g.ls.eio.handle_ws_eof(now, id);
     session.settle_from(g, now, false);
 }
 
 /// The polling sessions' one timer task: runs each due session's timers.
-async fn timer_task<L: Layer>(engine: Weak<Engine<L>>) {
+async fn timer_task<L: Hosted>(engine: Weak<Engine<L>>) {
     loop {
         let Some(e) = engine.upgrade() else { return };
         let now = Instant::now();
@@ -680,10 +639,7 @@ async fn timer_task<L: Layer>(engine: Weak<Engine<L>>) {
             if let Some(s) = e.get(&sid) {
                 let now = Instant::now();
                 let mut g = s.lock();
-                g.timer_at = None;
-                if g.next_deadline(&e.layer).is_some_and(|t| t <= now) {
-                    g.run_timers(&e.layer, now);
-                }
+                g.ls.timer_visit(&e.layer, now);
                 s.settle(g, now);
             }
         }
@@ -700,26 +656,26 @@ async fn timer_task<L: Layer>(engine: Weak<Engine<L>>) {
 }
 
 /// One WebSocket of a session, as a [`Machine`] for the [`Driver`].
-struct WsPort<L: Layer> {
+struct WsPort<L: Hosted> {
     session: Arc<Session<L>>,
     id: WsId,
 }
 
-impl<L: Layer> Machine for WsPort<L> {
+impl<L: Hosted> Machine for WsPort<L> {
     type Event = ();
     fn handle_data(&mut self, now: Instant, data: &[u8]) {
-        self.session.lock().eio.handle_ws_data(now, self.id, data)
+        self.session.lock().ls.eio.handle_ws_data(now, self.id, data)
     }
     fn handle_eof(&mut self, now: Instant) {
-        self.session.lock().eio.handle_ws_eof(now, self.id)
+        self.session.lock().ls.eio.handle_ws_eof(now, self.id)
     }
     fn handle_timeout(&mut self, now: Instant) {
         if let Some(e) = self.session.engine.upgrade() {
-            self.session.lock().run_timers(&e.layer, now)
+            self.session.lock().ls.run_timers(&e.layer, now)
         }
     }
     fn poll_transmit(&mut self) -> Option<Bytes> {
-        self.session.lock().eio.poll_ws_transmit(self.id)
+        self.session.lock().ls.eio.poll_ws_transmit(self.id)
     }
     fn poll_event(&mut self) -> Option<()> {
         None
@@ -727,17 +683,17 @@ impl<L: Layer> Machine for WsPort<L> {
     fn poll_timeout(&self) -> Option<Instant> {
         let e = self.session.engine.upgrade()?;
         let g = self.session.lock();
-        if g.eio.ws_terminated(self.id) {
+        if g.ls.eio.ws_terminated(self.id) {
             None
         } else {
-            g.next_deadline(&e.layer)
+            g.ls.next_deadline(&e.layer)
         }
     }
     fn is_terminated(&self) -> bool {
-        self.session.lock().eio.ws_terminated(self.id)
+        self.session.lock().ls.eio.ws_terminated(self.id)
     }
     fn wants_read(&self) -> bool {
-        self.session.lock().eio.ws_wants_read(self.id)
+        self.session.lock().ls.eio.ws_wants_read(self.id)
     }
 }
 
