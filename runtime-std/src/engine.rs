@@ -41,6 +41,7 @@ use glue_protocol::eio::server::{
 use glue_protocol::eio::session::{EioSession, EncodedPacket, PollAnswer, PostKind, WsId};
 use glue_protocol::eio::PollingMode;
 use glue_protocol::http::{HttpError, Limits, Request, RequestHead, Response, ServerConnection};
+use glue_protocol::engine::{Layer, LayerState, SessionHost};
 use glue_protocol::rand::OsEntropy;
 use glue_protocol::ws::handshake::respond;
 use glue_protocol::ws::Connection;
@@ -59,41 +60,21 @@ const HTTP_IDLE: Duration = Duration::from_secs(60);
 /// Answers requests outside the Engine.IO path.
 pub type Fallback = Arc<dyn Fn(&Request) -> Response + Send + Sync>;
 
-/// What sits on top of Engine.IO.
-pub(crate) trait Layer: Send + Sync + Sized + 'static {
-    /// Per-session state, kept under the session's lock.
-    type Conn: Send + 'static;
-    /// Work to run unlocked (application callbacks).
-    type Work: Send + 'static;
-    /// A new session: its state, the packets that follow `open`, and its first work.
-    fn open(
-        &self,
-        sid: &Arc<str>,
-        handshake: Handshake,
-    ) -> (Self::Conn, Vec<EncodedPacket>, Vec<Self::Work>);
-    /// After every input or command, under the lock: consume the session's events (and run
-    /// the layer's own machine), queueing work.
-    fn pump(&self, state: &mut State<Self>, now: Instant);
-    /// Runs one piece of work, unlocked.
-    fn run(&self, session: &Arc<Session<Self>>, work: Self::Work);
-    /// The layer's own next deadline for this session.
-    fn poll_timeout(&self, _conn: &Self::Conn) -> Option<Instant> {
-        None
-    }
-    /// Runs the layer's due deadlines (under the lock).
-    fn handle_timeout(&self, _state: &mut State<Self>, _now: Instant) {}
-}
+/// A [`Layer`] this engine can host: its handle is made from the engine's session (see
+/// [`glue_protocol::session_handle!`]).
+pub(crate) trait Hosted: Layer<Handle: From<Arc<Session<Self>>>> {}
 
-impl<L: Layer> State<L> {
-    /// The session's and the layer's earliest deadline.
-    fn next_deadline(&self, layer: &L) -> Option<Instant> {
-        [self.eio.poll_timeout(), layer.poll_timeout(&self.upper)].into_iter().flatten().min()
-    }
+impl<L: Layer<Handle: From<Arc<Session<L>>>>> Hosted for L {}
 
-    /// Runs the session's and the layer's due deadlines.
-    fn run_timers(&mut self, layer: &L, now: Instant) {
-        self.eio.handle_timeout(now);
-        layer.handle_timeout(self, now);
+impl<L: Hosted> SessionHost<L> for Session<L> {
+    fn sid(&self) -> &Arc<str> {
+        &self.sid
+    }
+    fn peek<R>(&self, f: impl FnOnce(&mut LayerState<L>) -> R) -> R {
+        f(&mut self.lock().ls)
+    }
+    fn with<R>(self: &Arc<Self>, f: impl FnOnce(&mut LayerState<L>, Instant) -> R) -> R {
+        Session::with(self, |st, now| f(&mut st.ls, now))
     }
 }
 
@@ -106,20 +87,16 @@ struct WsPort {
 }
 
 /// A session's state under its lock.
-pub(crate) struct State<L: Layer> {
-    pub eio: EioSession,
-    pub upper: L::Conn,
-    pub work: VecDeque<L::Work>,
+pub(crate) struct State<L: Hosted> {
+    pub ls: LayerState<L>,
     waiter: Option<(u64, Arc<Responder>)>,
     ports: Vec<WsPort>,
-    dispatching: bool,
-    /// The thread running the session's work while `dispatching`.
+    /// The thread running the session's work while `ls.dispatching`.
     dispatcher: Option<ThreadId>,
-    timer_at: Option<Instant>,
 }
 
 /// One Engine.IO session as the runtime holds it.
-pub(crate) struct Session<L: Layer> {
+pub(crate) struct Session<L: Hosted> {
     pub sid: Arc<str>,
     state: Mutex<State<L>>,
     pub engine: Weak<Engine<L>>,
@@ -127,7 +104,7 @@ pub(crate) struct Session<L: Layer> {
 
 type Guard<'a, L> = MutexGuard<'a, State<L>>;
 
-impl<L: Layer> Session<L> {
+impl<L: Hosted> Session<L> {
     pub fn lock(&self) -> Guard<'_, L> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -167,12 +144,12 @@ impl<L: Layer> Session<L> {
         now: Instant,
     ) -> bool {
         loop {
-            engine.layer.pump(&mut g, now);
+            engine.layer.pump(&mut g.ls, now);
             // Held back while this thread runs (or is about to run) the session's handlers.
-            let hold = if g.dispatching {
+            let hold = if g.ls.dispatching {
                 g.dispatcher == Some(std::thread::current().id())
             } else {
-                !g.work.is_empty()
+                !g.ls.work.is_empty()
             };
             if hold {
                 break;
@@ -184,38 +161,23 @@ impl<L: Layer> Session<L> {
             }
         }
         let st = &mut *g;
-        let mut deliver = Vec::new();
-        while let Some(answer) = st.eio.poll_answer() {
-            match st.waiter.take() {
-                Some((id, r)) if id == answer.request => deliver.push((r, answer)),
-                other => st.waiter = other,
-            }
-        }
-        // A closed WebSocket session is gone for the registry at once (its reader and flusher
-        // still finish the close); a polling one stays until a poll took its close packet (or
-        // the linger ended), so that poll gets `1` rather than "unknown sid".
-        let finished = st.eio.is_finished() || (!st.eio.is_open() && st.eio.is_websocket());
+        let deliver = st.ls.take_answers(&mut st.waiter);
+        let finished = st.ls.is_gone();
         let mut new_timer = None;
         if !finished {
             // A polling session's deadlines are all the timer thread's. A WebSocket session's
             // reader sleeps on the deadline it computed before its read; the layer's deadlines
             // (ack timeouts) may be set meanwhile by other threads, earlier: the timer thread
             // visits the session for those too.
-            let deadline = if st.eio.is_websocket() {
-                engine.layer.poll_timeout(&st.upper)
+            let deadline = if st.ls.eio.is_websocket() {
+                engine.layer.poll_timeout(&st.ls.upper)
             } else {
-                st.next_deadline(&engine.layer)
+                st.ls.next_deadline(&engine.layer)
             };
-            if let Some(t) = deadline {
-                if st.timer_at.map_or(true, |at| t < at) {
-                    st.timer_at = Some(t);
-                    new_timer = Some(t);
-                }
-            }
+            new_timer = st.ls.arm_timer(deadline);
         }
-        let dispatch = !st.dispatching && !st.work.is_empty();
+        let dispatch = st.ls.claim_dispatch();
         if dispatch {
-            st.dispatching = true;
             st.dispatcher = Some(std::thread::current().id());
         }
         drop(g);
@@ -229,36 +191,9 @@ impl<L: Layer> Session<L> {
             engine.forget(self);
         }
         if dispatch {
-            self.dispatch(engine);
+            glue_protocol::engine::dispatch(&engine.layer, &self.clone().into());
         }
         dispatch
-    }
-
-    /// Runs the queued work in order until none is left.
-    fn dispatch(self: &Arc<Self>, engine: &Arc<Engine<L>>) {
-        loop {
-            let w = {
-                let mut g = self.lock();
-                match g.work.pop_front() {
-                    Some(w) => w,
-                    None => {
-                        g.dispatching = false;
-                        g.dispatcher = None;
-                        return;
-                    }
-                }
-            };
-            let run = std::panic::AssertUnwindSafe(|| engine.layer.run(self, w));
-            if std::panic::catch_unwind(run).is_err() {
-                tracing::error!("engine.io: a handler panicked; closing session {}", self.sid);
-                let mut g = self.lock();
-                g.eio.close(Instant::now());
-                g.dispatching = false;
-                g.dispatcher = None;
-                self.settle(g, Instant::now());
-                return;
-            }
-        }
     }
 
     /// Writes every WebSocket's output that no other thread is writing. The lock is released
@@ -291,7 +226,7 @@ impl<L: Layer> Session<L> {
             }
             let mut bytes = 0;
             while batch.len() < MAX_IOV && bytes < BATCH_BYTES {
-                match st.eio.poll_ws_transmit(id) {
+                match st.ls.eio.poll_ws_transmit(id) {
                     Some(b) if b.is_empty() => {}
                     Some(b) => {
                         bytes += b.len();
@@ -301,7 +236,7 @@ impl<L: Layer> Session<L> {
                 }
             }
             if batch.is_empty() {
-                if st.eio.ws_terminated(id) {
+                if st.ls.eio.ws_terminated(id) {
                     // Everything is written: the connection is done (this also wakes its
                     // reader).
                     let _ = port.io.shutdown(Shutdown::Both);
@@ -323,7 +258,7 @@ impl<L: Layer> Session<L> {
                 batch.clear();
                 let _ = io.shutdown(Shutdown::Both);
                 st.ports.retain(|p| p.id != id);
-                st.eio.handle_ws_eof(Instant::now(), id);
+                st.ls.eio.handle_ws_eof(Instant::now(), id);
                 return (g, released);
             }
         }
@@ -413,7 +348,7 @@ impl Timer {
     }
 
     /// Visits session `sid` at `at` (starting the thread if needed).
-    fn schedule<L: Layer>(self: &Arc<Self>, at: Instant, sid: Arc<str>, engine: &Arc<Engine<L>>) {
+    fn schedule<L: Hosted>(self: &Arc<Self>, at: Instant, sid: Arc<str>, engine: &Arc<Engine<L>>) {
         let mut st = self.lock();
         if st.stopped {
             return;
@@ -444,7 +379,7 @@ impl Timer {
         self.cv.notify_one();
     }
 
-    fn run<L: Layer>(&self, engine: Weak<Engine<L>>) {
+    fn run<L: Hosted>(&self, engine: Weak<Engine<L>>) {
         loop {
             let due = {
                 let mut st = self.lock();
@@ -477,13 +412,10 @@ impl Timer {
                 let Some(s) = e.get(&sid) else { continue };
                 let now = Instant::now();
                 let mut g = s.lock();
-                if g.timer_at != Some(at) {
+                if g.ls.timer_at != Some(at) {
                     continue; // stale: the session has an earlier entry
                 }
-                g.timer_at = None;
-                if g.next_deadline(&e.layer).is_some_and(|t| t <= now) {
-                    g.run_timers(&e.layer, now);
-                }
+                g.ls.timer_visit(&e.layer, now);
                 s.settle(g, now);
             }
         }
@@ -491,7 +423,7 @@ impl Timer {
 }
 
 /// The engine: options, sessions, the polling timer.
-pub(crate) struct Engine<L: Layer> {
+pub(crate) struct Engine<L: Hosted> {
     pub opts: EioServerOptions,
     path: String,
     pub layer: L,
@@ -507,13 +439,13 @@ pub(crate) struct Engine<L: Layer> {
     listeners: Mutex<Vec<SocketAddr>>,
 }
 
-impl<L: Layer> Drop for Engine<L> {
+impl<L: Hosted> Drop for Engine<L> {
     fn drop(&mut self) {
         self.timer.stop();
     }
 }
 
-impl<L: Layer> Engine<L> {
+impl<L: Hosted> Engine<L> {
     pub fn new(opts: EioServerOptions, layer: L, fallback: Option<Fallback>) -> Arc<Self> {
         Arc::new(Engine {
             path: opts.normalized_path(),
@@ -583,14 +515,10 @@ impl<L: Layer> Engine<L> {
         let session = Arc::new(Session {
             sid: sid.clone(),
             state: Mutex::new(State {
-                eio,
-                upper,
-                work: work.into(),
+                ls: LayerState::new(eio, upper, work),
                 waiter: None,
                 ports,
-                dispatching: false,
                 dispatcher: None,
-                timer_at: None,
             }),
             engine: Arc::downgrade(self),
         });
@@ -607,7 +535,7 @@ impl<L: Layer> Engine<L> {
             let _ = TcpStream::connect_timeout(&addr, Duration::from_secs(1));
         }
         for s in self.all() {
-            s.with(|st, now| st.eio.close(now));
+            s.with(|st, now| st.ls.eio.close(now));
         }
     }
 
@@ -815,7 +743,7 @@ impl<L: Layer> Engine<L> {
         });
         let answer = {
             let mut g = session.lock();
-            let a = g.eio.poll_answer();
+            let a = g.ls.eio.poll_answer();
             session.settle(g, Instant::now());
             a
         };
@@ -833,7 +761,7 @@ impl<L: Layer> Engine<L> {
         if let EioRoute::Post { sid } = route(head, &self.opts, &self.path) {
             if let Some(s) = self.get(&sid) {
                 tracing::debug!("engine.io: {sid}: POST refused ({e}); closing the session");
-                s.with(|st, now| st.eio.close(now));
+                s.with(|st, now| st.ls.eio.close(now));
             }
         }
     }
@@ -846,10 +774,10 @@ impl<L: Layer> Engine<L> {
         let result = session.with(|st, now| {
             let kind = PostKind::from_content_type(
                 head.headers.get("content-type"),
-                st.eio.polling_mode(),
+                st.ls.eio.polling_mode(),
             );
-            let jsonp = matches!(st.eio.polling_mode(), Some(PollingMode::Jsonp { .. }));
-            st.eio.handle_post(now, kind, &request.body).map(|()| jsonp)
+            let jsonp = matches!(st.ls.eio.polling_mode(), Some(PollingMode::Jsonp { .. }));
+            st.ls.eio.handle_post(now, kind, &request.body).map(|()| jsonp)
         });
         match result {
             Ok(jsonp) => {
@@ -880,8 +808,8 @@ impl<L: Layer> Engine<L> {
         let req = self.next_request.fetch_add(1, Ordering::Relaxed);
         let mut responder = None;
         let result = session.with(|st, now| {
-            let jsonp = matches!(st.eio.polling_mode(), Some(PollingMode::Jsonp { .. }));
-            let r = st.eio.handle_get(now, req);
+            let jsonp = matches!(st.ls.eio.polling_mode(), Some(PollingMode::Jsonp { .. }));
+            let r = st.ls.eio.handle_get(now, req);
             if r.is_ok() {
                 let rsp = Arc::new(Responder {
                     stream: stream.clone(),
@@ -931,7 +859,7 @@ impl<L: Layer> Engine<L> {
                         if st.waiter.as_ref().is_some_and(|(id, _)| *id == req) {
                             st.waiter = None;
                         }
-                        st.eio.poll_aborted(now, req)
+                        st.ls.eio.poll_aborted(now, req)
                     });
                     return None;
                 }
@@ -975,7 +903,7 @@ impl<L: Layer> Engine<L> {
             Some(sid) => {
                 let attached = self.get(&sid).map(|session| {
                     let mut g = session.lock();
-                    let r = g.eio.attach_probe(now, conn, b64);
+                    let r = g.ls.eio.attach_probe(now, conn, b64);
                     if let Ok(id) = r {
                         g.ports.push(WsPort { id, io: stream.clone(), flushing: false });
                     }
@@ -1003,7 +931,7 @@ impl<L: Layer> Engine<L> {
         {
             let mut g = session.lock();
             if !rest.is_empty() {
-                g.eio.handle_ws_data(now, id, &rest);
+                g.ls.eio.handle_ws_data(now, id, &rest);
             }
             session.settle(g, now);
         }
@@ -1014,23 +942,23 @@ impl<L: Layer> Engine<L> {
 /// The reader of one WebSocket of a session: reads (unlocked, with the session's next
 /// deadline as read timeout), feeds the session under the lock and settles (which writes
 /// and runs the callbacks on this thread).
-fn ws_reader<L: Layer>(session: &Arc<Session<L>>, id: WsId, stream: &dyn GlueStream) {
+fn ws_reader<L: Hosted>(session: &Arc<Session<L>>, id: WsId, stream: &dyn GlueStream) {
     let mut buf = ReadBuffer::new();
     let mut timeout = ReadTimeout::default();
     loop {
         let Some(engine) = session.engine.upgrade() else { break };
         let mut g = session.lock();
-        if g.eio.ws_terminated(id) || !g.eio.ws_wants_read(id) {
+        if g.ls.eio.ws_terminated(id) || !g.ls.eio.ws_wants_read(id) {
             break;
         }
         let now = Instant::now();
-        let deadline = g.next_deadline(&engine.layer);
+        let deadline = g.ls.next_deadline(&engine.layer);
         if deadline.is_some_and(|d| d <= now) {
-            g.run_timers(&engine.layer, now);
+            g.ls.run_timers(&engine.layer, now);
             session.settle(g, now);
             continue;
         }
-        g.eio.ws_shrink_idle(id);
+        g.ls.eio.ws_shrink_idle(id);
         drop(g);
         drop(engine);
         let result = match timeout.arm(stream, deadline, now) {
@@ -1040,21 +968,21 @@ fn ws_reader<L: Layer>(session: &Arc<Session<L>>, id: WsId, stream: &dyn GlueStr
         let mut g = session.lock();
         let now = Instant::now();
         match result {
-            Ok(0) => g.eio.handle_ws_eof(now, id),
-            Ok(n) => g.eio.handle_ws_data(now, id, buf.filled(n)),
+            Ok(0) => g.ls.eio.handle_ws_eof(now, id),
+            Ok(n) => g.ls.eio.handle_ws_data(now, id, buf.filled(n)),
             Err(e) if is_timeout(&e) => {
                 if let Some(engine) = session.engine.upgrade() {
-                    g.run_timers(&engine.layer, now);
+                    g.ls.run_timers(&engine.layer, now);
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => g.eio.handle_ws_eof(now, id),
+            Err(_) => g.ls.eio.handle_ws_eof(now, id),
         }
         session.settle(g, now);
     }
     let now = Instant::now();
     let mut g = session.lock();
-    g.eio.handle_ws_eof(now, id);
+    g.ls.eio.handle_ws_eof(now, id);
     session.settle(g, now);
     // Whatever remains to write was left to a flusher, which ends the connection; if none
     // is writing it, the connection ends now.

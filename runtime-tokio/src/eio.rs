@@ -18,7 +18,8 @@
 //! # }
 //! ```
 
-use crate::engine::{session_handle, Engine, Fallback};
+use crate::engine::{Engine, Fallback, Session};
+use glue_protocol::session_handle;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,7 +31,7 @@ type EioLayer = glue_protocol::engine::eio::EioLayer<EioHandle>;
 
 session_handle!(
     /// The tokio engine's handle to an Engine.IO session (what an [`EioSocket`] holds).
-    EioHandle,
+    EioHandle(Session<EioLayer>),
     EioLayer
 );
 

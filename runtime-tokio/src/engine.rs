@@ -18,7 +18,7 @@ use glue_protocol::http::{HttpError, Limits, Request, RequestHead, Response, Ser
 use glue_protocol::rand::OsEntropy;
 use glue_protocol::ws::handshake::respond;
 use glue_protocol::ws::Connection;
-use glue_protocol::engine::{Layer, LayerState};
+use glue_protocol::engine::{Layer, LayerState, SessionHost};
 use glue_protocol::Machine;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -38,46 +38,23 @@ type TimerHeap = BinaryHeap<Reverse<(Instant, Arc<str>)>>;
 /// Answers requests outside the Engine.IO path.
 pub type Fallback = Arc<dyn Fn(&Request) -> Response + Send + Sync>;
 
-/// A [`Layer`] this engine can host: how it reaches its sessions.
-pub(crate) trait Hosted: Layer {
-    /// The layer's handle to `session`.
-    fn handle(session: &Arc<Session<Self>>) -> Self::Handle;
+/// A [`Layer`] this engine can host: its handle is made from the engine's session (see
+/// [`glue_protocol::session_handle!`]).
+pub(crate) trait Hosted: Layer<Handle: From<Arc<Session<Self>>>> {}
+
+impl<L: Layer<Handle: From<Arc<Session<L>>>>> Hosted for L {}
+
+impl<L: Hosted> SessionHost<L> for Session<L> {
+    fn sid(&self) -> &Arc<str> {
+        &self.sid
+    }
+    fn peek<R>(&self, f: impl FnOnce(&mut LayerState<L>) -> R) -> R {
+        f(&mut self.lock().ls)
+    }
+    fn with<R>(self: &Arc<Self>, f: impl FnOnce(&mut LayerState<L>, Instant) -> R) -> R {
+        Session::with(self, |st, now| f(&mut st.ls, now))
+    }
 }
-
-/// Defines `$name`, a public opaque handle to a session of `$layer` (what the layer's
-/// sockets hold), and makes `$layer` hosted by this engine.
-macro_rules! session_handle {
-    ($(#[$m:meta])* $name:ident, $layer:ty) => {
-        $(#[$m])*
-        #[derive(Clone)]
-        pub struct $name(std::sync::Arc<crate::engine::Session<$layer>>);
-
-        impl glue_protocol::engine::SessionHandle<$layer> for $name {
-            fn sid(&self) -> &std::sync::Arc<str> {
-                &self.0.sid
-            }
-            fn peek<R>(
-                &self,
-                f: impl FnOnce(&mut glue_protocol::engine::LayerState<$layer>) -> R,
-            ) -> R {
-                f(&mut self.0.lock().ls)
-            }
-            fn with<R>(
-                &self,
-                f: impl FnOnce(&mut glue_protocol::engine::LayerState<$layer>, std::time::Instant) -> R,
-            ) -> R {
-                self.0.with(|st, now| f(&mut st.ls, now))
-            }
-        }
-
-        impl crate::engine::Hosted for $layer {
-            fn handle(session: &std::sync::Arc<crate::engine::Session<$layer>>) -> $name {
-                $name(session.clone())
-            }
-        }
-    };
-}
-pub(crate) use session_handle;
 
 /// A session's state under its lock.
 pub(crate) struct State<L: Hosted> {
@@ -143,7 +120,7 @@ impl<L: Hosted> Session<L> {
             engine.forget(self);
         }
         if dispatch {
-            glue_protocol::engine::dispatch(&engine.layer, &L::handle(self));
+            glue_protocol::engine::dispatch(&engine.layer, &self.clone().into());
         }
     }
 }

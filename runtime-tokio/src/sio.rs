@@ -21,7 +21,8 @@
 //! # }
 //! ```
 
-use crate::engine::{session_handle, Engine, Fallback};
+use crate::engine::{Engine, Fallback, Session};
+use glue_protocol::session_handle;
 use glue_protocol::engine::sio::SioSession;
 use std::fmt;
 use std::future::Future;
@@ -36,7 +37,7 @@ type SioLayer = glue_protocol::engine::sio::SioLayer<SioHandle>;
 
 session_handle!(
     /// The tokio engine's handle to a Socket.IO session (what a [`SioSocket`] holds).
-    SioHandle,
+    SioHandle(Session<SioLayer>),
     SioLayer
 );
 

@@ -58,6 +58,50 @@ pub trait SessionHandle<L: Layer>: Clone + Send + Sync + 'static {
     fn with<R>(&self, f: impl FnOnce(&mut LayerState<L>, Instant) -> R) -> R;
 }
 
+/// A runtime's session of layer `L`, generically: what a [`session_handle!`] handle
+/// delegates to.
+pub trait SessionHost<L: Layer>: Send + Sync + 'static {
+    /// The Engine.IO session id.
+    fn sid(&self) -> &Arc<str>;
+    /// See [`SessionHandle::peek`].
+    fn peek<R>(&self, f: impl FnOnce(&mut LayerState<L>) -> R) -> R;
+    /// See [`SessionHandle::with`].
+    fn with<R>(self: &Arc<Self>, f: impl FnOnce(&mut LayerState<L>, Instant) -> R) -> R;
+}
+
+/// Defines `$name`, a public opaque handle (`Arc<$session>`) to a runtime's session of
+/// `$layer`, where `$session: SessionHost<$layer>`: what that layer's sockets hold. (One
+/// named type per layer breaks the cycle layer → socket → handle → session → layer.)
+#[macro_export]
+macro_rules! session_handle {
+    ($(#[$m:meta])* $name:ident($session:ty), $layer:ty) => {
+        $(#[$m])*
+        #[derive(Clone)]
+        pub struct $name(::std::sync::Arc<$session>);
+
+        impl $crate::engine::SessionHandle<$layer> for $name {
+            fn sid(&self) -> &::std::sync::Arc<str> {
+                $crate::engine::SessionHost::sid(&*self.0)
+            }
+            fn peek<R>(&self, f: impl FnOnce(&mut $crate::engine::LayerState<$layer>) -> R) -> R {
+                $crate::engine::SessionHost::peek(&*self.0, f)
+            }
+            fn with<R>(
+                &self,
+                f: impl FnOnce(&mut $crate::engine::LayerState<$layer>, ::std::time::Instant) -> R,
+            ) -> R {
+                $crate::engine::SessionHost::with(&self.0, f)
+            }
+        }
+
+        impl ::std::convert::From<::std::sync::Arc<$session>> for $name {
+            fn from(session: ::std::sync::Arc<$session>) -> $name {
+                $name(session)
+            }
+        }
+    };
+}
+
 /// A session's state under its lock (a runtime keeps its own bookkeeping next to it).
 pub struct LayerState<L: Layer> {
     /// The Engine.IO session.
