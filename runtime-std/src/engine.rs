@@ -34,31 +34,29 @@ use crate::glue::server::{
 use crate::glue::socket::{write_batch, BATCH_BYTES, MAX_IOV};
 use bytes::Bytes;
 use glue_protocol::eio::server::{
-    error_response, new_sid, polling_headers, polling_response, post_ok_response,
-    preflight_response, route, server_error_response, ws_error_response, EioErrorCode, EioRoute,
-    EioServerOptions, Handshake,
+    error_response, polling_headers, polling_response, route, server_error_response,
+    ws_error_response, EioErrorCode, EioRoute, EioServerOptions, Handshake,
 };
-use glue_protocol::eio::session::{EioSession, EncodedPacket, PollAnswer, PostKind, WsId};
+use glue_protocol::eio::session::{EioSession, PollAnswer, WsId};
 use glue_protocol::eio::PollingMode;
-use glue_protocol::http::{HttpError, Limits, Request, RequestHead, Response, ServerConnection};
-use glue_protocol::engine::{Layer, LayerState, SessionHost};
+pub use glue_protocol::engine::Fallback;
+use glue_protocol::engine::{request_error_response, EngineCore, Layer, LayerState, SessionHost};
+use glue_protocol::http::{HttpError, Limits, RequestHead, Response, ServerConnection};
 use glue_protocol::rand::OsEntropy;
 use glue_protocol::ws::handshake::respond;
 use glue_protocol::ws::Connection;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{BinaryHeap, VecDeque};
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::ops::Deref;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant, SystemTime};
 
 /// How long an HTTP connection may sit idle between requests.
 const HTTP_IDLE: Duration = Duration::from_secs(60);
-
-/// Answers requests outside the Engine.IO path.
-pub type Fallback = Arc<dyn Fn(&Request) -> Response + Send + Sync>;
 
 /// A [`Layer`] this engine can host: its handle is made from the engine's session (see
 /// [`glue_protocol::session_handle!`]).
@@ -422,21 +420,22 @@ impl Timer {
     }
 }
 
-/// The engine: options, sessions, the polling timer.
+/// The engine: its core (options, layer, sessions), the timer, the listeners.
 pub(crate) struct Engine<L: Hosted> {
-    pub opts: EioServerOptions,
-    path: String,
-    pub layer: L,
-    pub fallback: Option<Fallback>,
-    sessions: Mutex<HashMap<Arc<str>, Arc<Session<L>>>>,
+    core: EngineCore<L, Session<L>>,
     /// Signalled when a session is forgotten.
     live: Condvar,
     timer: Arc<Timer>,
-    next_request: AtomicU64,
-    blocked: AtomicBool,
     released: AtomicBool,
     /// Addresses of the listeners `serve_tcp` blocks on (connected to, to wake them).
     listeners: Mutex<Vec<SocketAddr>>,
+}
+
+impl<L: Hosted> Deref for Engine<L> {
+    type Target = EngineCore<L, Session<L>>;
+    fn deref(&self) -> &Self::Target {
+        &self.core
+    }
 }
 
 impl<L: Hosted> Drop for Engine<L> {
@@ -448,11 +447,7 @@ impl<L: Hosted> Drop for Engine<L> {
 impl<L: Hosted> Engine<L> {
     pub fn new(opts: EioServerOptions, layer: L, fallback: Option<Fallback>) -> Arc<Self> {
         Arc::new(Engine {
-            path: opts.normalized_path(),
-            opts,
-            layer,
-            fallback,
-            sessions: Mutex::new(HashMap::new()),
+            core: EngineCore::new(opts, layer, fallback),
             live: Condvar::new(),
             timer: Arc::new(Timer {
                 state: Mutex::new(TimerState {
@@ -462,81 +457,41 @@ impl<L: Hosted> Engine<L> {
                 }),
                 cv: Condvar::new(),
             }),
-            next_request: AtomicU64::new(1),
-            blocked: AtomicBool::new(false),
             released: AtomicBool::new(false),
             listeners: Mutex::new(Vec::new()),
         })
     }
 
-    fn sessions(&self) -> MutexGuard<'_, HashMap<Arc<str>, Arc<Session<L>>>> {
-        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub fn get(&self, sid: &str) -> Option<Arc<Session<L>>> {
-        self.sessions().get(sid).cloned()
-    }
-
-    pub fn all(&self) -> Vec<Arc<Session<L>>> {
-        self.sessions().values().cloned().collect()
-    }
-
-    pub fn count(&self) -> usize {
-        self.sessions().len()
-    }
-
     fn forget(&self, s: &Arc<Session<L>>) {
-        let mut m = self.sessions();
-        if m.get(&s.sid).is_some_and(|x| Arc::ptr_eq(x, s)) {
-            m.remove(&s.sid);
-        }
-        drop(m);
+        self.core.forget(s);
         self.live.notify_all();
     }
 
-    /// Creates and registers a session under a fresh sid; `ws` is its WebSocket connection
-    /// (id 0) for a WebSocket session.
-    fn create(
+    /// Wraps a new session's state (for [`EngineCore::create`]); `ws` is its WebSocket
+    /// connection (id 0) for a WebSocket session.
+    fn session(
         self: &Arc<Self>,
-        handshake: Handshake,
         ws: Option<Arc<dyn GlueStream>>,
-        make: impl FnOnce(&str, &[EncodedPacket]) -> EioSession,
-    ) -> Arc<Session<L>> {
-        let mut map = self.sessions();
-        let sid: Arc<str> = loop {
-            let s: Arc<str> = new_sid(&mut OsEntropy::new()).into();
-            if !map.contains_key(&s) {
-                break s;
-            }
-        };
-        let (upper, initial, work) = self.layer.open(&sid, handshake);
-        let eio = make(&sid, &initial);
-        let ports = ws.map(|io| WsPort { id: 0, io, flushing: false }).into_iter().collect();
-        let session = Arc::new(Session {
-            sid: sid.clone(),
-            state: Mutex::new(State {
-                ls: LayerState::new(eio, upper, work),
-                waiter: None,
-                ports,
-                dispatcher: None,
-            }),
-            engine: Arc::downgrade(self),
-        });
-        map.insert(sid, session.clone());
-        session
+    ) -> impl FnOnce(Arc<str>, LayerState<L>) -> Arc<Session<L>> {
+        let engine = Arc::downgrade(self);
+        move |sid, ls| {
+            let ports = ws.map(|io| WsPort { id: 0, io, flushing: false }).into_iter().collect();
+            Arc::new(Session {
+                sid,
+                state: Mutex::new(State { ls, waiter: None, ports, dispatcher: None }),
+                engine,
+            })
+        }
     }
 
     /// Refuses new sessions, stops `serve_tcp`, closes every session.
     pub fn release_start(&self) {
-        self.blocked.store(true, Ordering::SeqCst);
         self.released.store(true, Ordering::SeqCst);
         let wakes = self.listeners.lock().unwrap_or_else(|e| e.into_inner()).clone();
         for addr in wakes {
             let _ = TcpStream::connect_timeout(&addr, Duration::from_secs(1));
         }
-        for s in self.all() {
-            s.with(|st, now| st.ls.eio.close(now));
-        }
+        self.core.block_and_close_all();
     }
 
     /// Waits up to `grace` for every session to end.
@@ -632,27 +587,17 @@ impl<L: Hosted> Engine<L> {
                     }
                 };
                 let keep_alive = request.head.keep_alive();
-                let answer = match route(&request.head, &self.opts, &self.path) {
-                    EioRoute::Outside => {
-                        let mut r = match &self.fallback {
-                            Some(h) => h(&request),
-                            None => Response::new(404).body("Not Found\n"),
-                        };
-                        if !keep_alive {
-                            r = r.header("Connection", "close");
-                        }
-                        r.encode()
-                    }
-                    EioRoute::Preflight => preflight_response(&request.head, keep_alive),
-                    EioRoute::BadMethod => server_error_response(keep_alive),
-                    EioRoute::Error(code) if request.head.is_upgrade() => {
+                let r = route(&request.head, &self.opts, &self.path);
+                let plain = self.answer_plain(&r, &request, keep_alive);
+                let answer = match (plain, r) {
+                    (Some(answer), _) => answer,
+                    (None, EioRoute::Error(code)) => {
                         let _ = stream.write_all_shared(&ws_error_response(code));
                         let _ = stream.shutdown(Shutdown::Write);
                         return;
                     }
-                    EioRoute::Error(code) => error_response(code, &request.head, keep_alive),
-                    EioRoute::HandshakeWebSocket { b64 } => {
-                        if self.blocked.load(Ordering::SeqCst) {
+                    (None, EioRoute::HandshakeWebSocket { b64 }) => {
+                        if self.is_blocked() {
                             let code = EioErrorCode::BadRequest;
                             let _ = stream.write_all_shared(&ws_error_response(code));
                             let _ = stream.shutdown(Shutdown::Write);
@@ -662,7 +607,7 @@ impl<L: Hosted> Engine<L> {
                         self.websocket(stream, request.head, rest, peer, secure, None, b64);
                         return;
                     }
-                    EioRoute::Probe { sid, b64 } => {
+                    (None, EioRoute::Probe { sid, b64 }) => {
                         if self.get(&sid).is_none() {
                             let code = EioErrorCode::UnknownSid;
                             let _ = stream.write_all_shared(&ws_error_response(code));
@@ -673,16 +618,23 @@ impl<L: Hosted> Engine<L> {
                         self.websocket(stream, request.head, rest, peer, secure, Some(sid), b64);
                         return;
                     }
-                    EioRoute::HandshakePolling { mode } => {
-                        self.handshake_polling(&request.head, mode, peer, secure, keep_alive)
-                    }
-                    EioRoute::Poll { sid } => {
+                    (None, EioRoute::HandshakePolling { mode }) => self.handshake_polling(
+                        &mut OsEntropy::new(),
+                        &request.head,
+                        mode,
+                        peer,
+                        secure,
+                        keep_alive,
+                        (Instant::now(), epoch_ms()),
+                        self.session(None),
+                    ),
+                    (None, EioRoute::Poll { sid }) => {
                         match self.poll(&stream, &mut http, &mut buf, &request.head, &sid) {
                             Some(a) => a,
                             None => return,
                         }
                     }
-                    EioRoute::Post { sid } => self.post(&request, &sid, keep_alive),
+                    (None, _) => unreachable!("answered by answer_plain"),
                 };
                 if http.is_upgrade_pending() {
                     http.decline_upgrade();
@@ -723,73 +675,6 @@ impl<L: Hosted> Engine<L> {
         }
     }
 
-    fn handshake_polling(
-        self: &Arc<Self>,
-        head: &RequestHead,
-        mode: PollingMode,
-        peer: &str,
-        secure: bool,
-        keep_alive: bool,
-    ) -> Bytes {
-        if self.blocked.load(Ordering::SeqCst) {
-            return error_response(EioErrorCode::BadRequest, head, keep_alive);
-        }
-        let jsonp = matches!(mode, PollingMode::Jsonp { .. });
-        let hs = Handshake::from_request(head, peer, secure, epoch_ms());
-        let req = self.next_request.fetch_add(1, Ordering::Relaxed);
-        let cfg = self.opts.session.clone();
-        let session = self.create(hs, None, |sid, initial| {
-            EioSession::new_polling(Instant::now(), sid, cfg, mode, req, initial)
-        });
-        let answer = {
-            let mut g = session.lock();
-            let a = g.ls.eio.poll_answer();
-            session.settle(g, Instant::now());
-            a
-        };
-        let headers = polling_headers(head, &self.opts, &session.sid, jsonp);
-        match answer {
-            Some(a) => polling_response(&headers, a.content_type, a.body, keep_alive),
-            None => server_error_response(keep_alive),
-        }
-    }
-
-    /// A POST refused for its size: the connection is dropped and the session fails, as
-    /// with the reference.
-    fn refused_body(&self, http: &ServerConnection, e: &HttpError) {
-        let Some(head) = http.failed_head().or(http.pending_head()) else { return };
-        if let EioRoute::Post { sid } = route(head, &self.opts, &self.path) {
-            if let Some(s) = self.get(&sid) {
-                tracing::debug!("engine.io: {sid}: POST refused ({e}); closing the session");
-                s.with(|st, now| st.ls.eio.close(now));
-            }
-        }
-    }
-
-    fn post(&self, request: &Request, sid: &str, keep_alive: bool) -> Bytes {
-        let head = &request.head;
-        let Some(session) = self.get(sid) else {
-            return error_response(EioErrorCode::UnknownSid, head, keep_alive);
-        };
-        let result = session.with(|st, now| {
-            let kind = PostKind::from_content_type(
-                head.headers.get("content-type"),
-                st.ls.eio.polling_mode(),
-            );
-            let jsonp = matches!(st.ls.eio.polling_mode(), Some(PollingMode::Jsonp { .. }));
-            st.ls.eio.handle_post(now, kind, &request.body).map(|()| jsonp)
-        });
-        match result {
-            Ok(jsonp) => {
-                post_ok_response(&polling_headers(head, &self.opts, sid, jsonp), keep_alive)
-            }
-            Err(e) => match EioErrorCode::of(e) {
-                Some(code) => error_response(code, head, keep_alive),
-                None => server_error_response(keep_alive),
-            },
-        }
-    }
-
     /// A poll: held until answered by whichever thread produces the answer (it writes the
     /// response itself). Returns the bytes to write (empty: already written), or `None` to
     /// drop the connection.
@@ -805,7 +690,7 @@ impl<L: Hosted> Engine<L> {
         let Some(session) = self.get(sid) else {
             return Some(error_response(EioErrorCode::UnknownSid, head, keep_alive));
         };
-        let req = self.next_request.fetch_add(1, Ordering::Relaxed);
+        let req = self.next_request();
         let mut responder = None;
         let result = session.with(|st, now| {
             let jsonp = matches!(st.ls.eio.polling_mode(), Some(PollingMode::Jsonp { .. }));
@@ -824,12 +709,7 @@ impl<L: Hosted> Engine<L> {
         });
         let responder = match (result, responder) {
             (Ok(()), Some(r)) => r,
-            (Err(e), _) => {
-                return Some(match EioErrorCode::of(e) {
-                    Some(code) => error_response(code, head, keep_alive),
-                    None => server_error_response(keep_alive),
-                });
-            }
+            (Err(e), _) => return Some(request_error_response(e, head, keep_alive)),
             (Ok(()), None) => return Some(server_error_response(keep_alive)),
         };
         // Keep reading: the client's next request (pipelined, or after the answer) or its
@@ -895,9 +775,12 @@ impl<L: Hosted> Engine<L> {
         let (session, id) = match probe_of {
             None => {
                 let cfg = self.opts.session.clone();
-                let session = self.create(hs, Some(stream.clone()), |sid, initial| {
-                    EioSession::new_websocket(now, sid, cfg, conn, b64, initial)
-                });
+                let session = self.create(
+                    &mut OsEntropy::new(),
+                    hs,
+                    |sid, initial| EioSession::new_websocket(now, sid, cfg, conn, b64, initial),
+                    self.session(Some(stream.clone())),
+                );
                 (session, 0)
             }
             Some(sid) => {

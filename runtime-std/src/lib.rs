@@ -28,8 +28,8 @@ pub mod eio;
 mod engine;
 mod error;
 pub mod glue;
-pub mod sio_client;
 pub mod sio;
+pub mod sio_client;
 pub mod ws;
 
 pub use error::Error;

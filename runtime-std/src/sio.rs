@@ -94,7 +94,6 @@ impl SioSession for SioHandle {
             None => rx.recv().unwrap_or(Err(AckError::Disconnected)),
         }
     }
-
 }
 
 /// A Socket.IO server. Cheap to clone; `Send + Sync`.

@@ -9,23 +9,24 @@
 use crate::driver::{Driver, Wake};
 use bytes::Bytes;
 use glue_protocol::eio::server::{
-    error_response, new_sid, polling_headers, polling_response, post_ok_response,
-    preflight_response, route, server_error_response, ws_error_response, EioErrorCode, EioRoute,
-    EioServerOptions, Handshake,
+    error_response, polling_headers, polling_response, route, ws_error_response, EioErrorCode,
+    EioRoute, EioServerOptions, Handshake,
 };
-use glue_protocol::eio::session::{EioSession, EncodedPacket, PollAnswer, PostKind, WsId};
-use glue_protocol::http::{HttpError, Limits, Request, RequestHead, Response, ServerConnection};
+use glue_protocol::eio::session::{EioSession, PollAnswer, WsId};
+pub use glue_protocol::engine::Fallback;
+use glue_protocol::engine::{request_error_response, EngineCore, Layer, LayerState, SessionHost};
+use glue_protocol::http::{HttpError, Limits, RequestHead, Response, ServerConnection};
 use glue_protocol::rand::OsEntropy;
 use glue_protocol::ws::handshake::respond;
 use glue_protocol::ws::Connection;
-use glue_protocol::engine::{Layer, LayerState, SessionHost};
 use glue_protocol::Machine;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 use std::future::{poll_fn, Future};
 use std::io;
+use std::ops::Deref;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::Poll;
 use std::time::{Duration, Instant, SystemTime};
@@ -34,9 +35,6 @@ use tokio::sync::{oneshot, Notify};
 
 /// Polling sessions' deadlines, earliest first (stale entries are skipped when due).
 type TimerHeap = BinaryHeap<Reverse<(Instant, Arc<str>)>>;
-
-/// Answers requests outside the Engine.IO path.
-pub type Fallback = Arc<dyn Fn(&Request) -> Response + Send + Sync>;
 
 /// A [`Layer`] this engine can host: its handle is made from the engine's session (see
 /// [`glue_protocol::session_handle!`]).
@@ -125,88 +123,51 @@ impl<L: Hosted> Session<L> {
     }
 }
 
-/// The engine: options, sessions, the polling timer.
+/// The engine: its core (options, layer, sessions), the polling timer, shutdown.
 pub(crate) struct Engine<L: Hosted> {
-    pub opts: EioServerOptions,
-    path: String,
-    pub layer: L,
-    pub fallback: Option<Fallback>,
-    sessions: Mutex<HashMap<Arc<str>, Arc<Session<L>>>>,
+    core: EngineCore<L, Session<L>>,
     timers: Mutex<TimerHeap>,
     timer_wake: Arc<Notify>,
     timer_started: AtomicBool,
-    next_request: AtomicU64,
     shutdown: Notify,
-    blocked: AtomicBool,
     live: Notify,
+}
+
+impl<L: Hosted> Deref for Engine<L> {
+    type Target = EngineCore<L, Session<L>>;
+    fn deref(&self) -> &Self::Target {
+        &self.core
+    }
 }
 
 impl<L: Hosted> Engine<L> {
     pub fn new(opts: EioServerOptions, layer: L, fallback: Option<Fallback>) -> Arc<Self> {
         Arc::new(Engine {
-            path: opts.normalized_path(),
-            opts,
-            layer,
-            fallback,
-            sessions: Mutex::new(HashMap::new()),
+            core: EngineCore::new(opts, layer, fallback),
             timers: Mutex::new(BinaryHeap::new()),
             timer_wake: Arc::new(Notify::new()),
             timer_started: AtomicBool::new(false),
-            next_request: AtomicU64::new(1),
             shutdown: Notify::new(),
-            blocked: AtomicBool::new(false),
             live: Notify::new(),
         })
     }
 
-    fn sessions(&self) -> MutexGuard<'_, HashMap<Arc<str>, Arc<Session<L>>>> {
-        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub fn get(&self, sid: &str) -> Option<Arc<Session<L>>> {
-        self.sessions().get(sid).cloned()
-    }
-
-    pub fn all(&self) -> Vec<Arc<Session<L>>> {
-        self.sessions().values().cloned().collect()
-    }
-
-    pub fn count(&self) -> usize {
-        self.sessions().len()
-    }
-
     fn forget(&self, s: &Arc<Session<L>>) {
-        let mut m = self.sessions();
-        if m.get(&s.sid).is_some_and(|x| Arc::ptr_eq(x, s)) {
-            m.remove(&s.sid);
-        }
-        drop(m);
+        self.core.forget(s);
         self.live.notify_waiters();
     }
 
-    /// Creates and registers a session under a fresh sid.
-    fn create(
-        self: &Arc<Self>,
-        handshake: Handshake,
-        make: impl FnOnce(&str, &[EncodedPacket]) -> EioSession,
-    ) -> Arc<Session<L>> {
-        let mut map = self.sessions();
-        let sid: Arc<str> = loop {
-            let s: Arc<str> = new_sid(&mut OsEntropy::new()).into();
-            if !map.contains_key(&s) {
-                break s;
-            }
-        };
-        let (upper, initial, work) = self.layer.open(&sid, handshake);
-        let eio = make(&sid, &initial);
-        let session = Arc::new(Session {
-            sid: sid.clone(),
-            state: Mutex::new(State { ls: LayerState::new(eio, upper, work), waiter: None }),
-            wake: Notify::new(),
-            engine: Arc::downgrade(self),
-        });
-        map.insert(sid, session.clone());
-        session
+    /// Wraps a new session's state (for [`EngineCore::create`]).
+    fn session(self: &Arc<Self>) -> impl FnOnce(Arc<str>, LayerState<L>) -> Arc<Session<L>> {
+        let engine = Arc::downgrade(self);
+        move |sid, ls| {
+            Arc::new(Session {
+                sid,
+                state: Mutex::new(State { ls, waiter: None }),
+                wake: Notify::new(),
+                engine,
+            })
+        }
     }
 
     fn add_timer(self: &Arc<Self>, at: Instant, sid: Arc<str>) {
@@ -223,11 +184,8 @@ impl<L: Hosted> Engine<L> {
     }
 
     pub fn release_start(&self) {
-        self.blocked.store(true, Ordering::SeqCst);
         self.shutdown.notify_waiters();
-        for s in self.all() {
-            s.with(|st, now| st.ls.eio.close(now));
-        }
+        self.core.block_and_close_all();
     }
 
     pub async fn wait_empty(&self, grace: Duration) {
@@ -292,26 +250,15 @@ impl<L: Hosted> Engine<L> {
                 };
                 let keep_alive = request.head.keep_alive();
                 let r = route(&request.head, &self.opts, &self.path);
-                let answer = match r {
-                    EioRoute::Outside => {
-                        let mut r = match &self.fallback {
-                            Some(h) => h(&request),
-                            None => Response::new(404).body("Not Found\n"),
-                        };
-                        if !keep_alive {
-                            r = r.header("Connection", "close");
-                        }
-                        r.encode()
-                    }
-                    EioRoute::Preflight => preflight_response(&request.head, keep_alive),
-                    EioRoute::BadMethod => server_error_response(keep_alive),
-                    EioRoute::Error(code) if request.head.is_upgrade() => {
+                let plain = self.answer_plain(&r, &request, keep_alive);
+                let answer = match (plain, r) {
+                    (Some(answer), _) => answer,
+                    (None, EioRoute::Error(code)) => {
                         let _ = stream.write_all(&ws_error_response(code)).await;
                         return;
                     }
-                    EioRoute::Error(code) => error_response(code, &request.head, keep_alive),
-                    EioRoute::HandshakeWebSocket { b64 } => {
-                        if self.blocked.load(Ordering::SeqCst) {
+                    (None, EioRoute::HandshakeWebSocket { b64 }) => {
+                        if self.is_blocked() {
                             let _ = stream
                                 .write_all(&ws_error_response(EioErrorCode::BadRequest))
                                 .await;
@@ -326,7 +273,7 @@ impl<L: Hosted> Engine<L> {
                         });
                         return;
                     }
-                    EioRoute::Probe { sid, b64 } => {
+                    (None, EioRoute::Probe { sid, b64 }) => {
                         if self.get(&sid).is_none() {
                             let _ = stream
                                 .write_all(&ws_error_response(EioErrorCode::UnknownSid))
@@ -342,49 +289,23 @@ impl<L: Hosted> Engine<L> {
                         });
                         return;
                     }
-                    EioRoute::HandshakePolling { mode } => {
-                        if self.blocked.load(Ordering::SeqCst) {
-                            error_response(EioErrorCode::BadRequest, &request.head, keep_alive)
-                        } else {
-                            let jsonp =
-                                matches!(mode, glue_protocol::eio::PollingMode::Jsonp { .. });
-                            let hs =
-                                Handshake::from_request(&request.head, &peer, secure, epoch_ms());
-                            let req = self.next_request.fetch_add(1, Ordering::Relaxed);
-                            let cfg = self.opts.session.clone();
-                            let session = self.create(hs, |sid, initial| {
-                                EioSession::new_polling(
-                                    Instant::now(),
-                                    sid,
-                                    cfg,
-                                    mode,
-                                    req,
-                                    initial,
-                                )
-                            });
-                            let answer = {
-                                let mut g = session.lock();
-                                let a = g.ls.eio.poll_answer();
-                                session.settle(g, Instant::now());
-                                a
-                            };
-                            let headers =
-                                polling_headers(&request.head, &self.opts, &session.sid, jsonp);
-                            match answer {
-                                Some(a) => {
-                                    polling_response(&headers, a.content_type, a.body, keep_alive)
-                                }
-                                None => server_error_response(keep_alive),
-                            }
-                        }
-                    }
-                    EioRoute::Poll { sid } => {
+                    (None, EioRoute::HandshakePolling { mode }) => self.handshake_polling(
+                        &mut OsEntropy::new(),
+                        &request.head,
+                        mode,
+                        &peer,
+                        secure,
+                        keep_alive,
+                        (Instant::now(), epoch_ms()),
+                        self.session(),
+                    ),
+                    (None, EioRoute::Poll { sid }) => {
                         match self.poll(&mut stream, &request.head, &sid, keep_alive).await {
                             Some(a) => a,
                             None => return,
                         }
                     }
-                    EioRoute::Post { sid } => self.post(&request, &sid, keep_alive),
+                    (None, _) => unreachable!("answered by answer_plain"),
                 };
                 if stream.write_all(&answer).await.is_err() || !keep_alive {
                     let _ = stream.shutdown().await;
@@ -409,45 +330,6 @@ impl<L: Hosted> Engine<L> {
         }
     }
 
-    /// A POST refused for its size: the connection is dropped and the session fails, as
-    /// with the reference.
-    fn refused_body(&self, http: &ServerConnection, e: &HttpError) {
-        let Some(head) = http.failed_head().or(http.pending_head()) else { return };
-        if let EioRoute::Post { sid } = route(head, &self.opts, &self.path) {
-            if let Some(s) = self.get(&sid) {
-                tracing::debug!("engine.io: {sid}: POST refused ({e}); closing the session");
-                s.with(|st, now| st.ls.eio.close(now));
-            }
-        }
-    }
-
-    fn post(&self, request: &Request, sid: &str, keep_alive: bool) -> Bytes {
-        let head = &request.head;
-        let Some(session) = self.get(sid) else {
-            return error_response(EioErrorCode::UnknownSid, head, keep_alive);
-        };
-        let result = session.with(|st, now| {
-            let kind = PostKind::from_content_type(
-                head.headers.get("content-type"),
-                st.ls.eio.polling_mode(),
-            );
-            let jsonp = matches!(
-                st.ls.eio.polling_mode(),
-                Some(glue_protocol::eio::PollingMode::Jsonp { .. })
-            );
-            st.ls.eio.handle_post(now, kind, &request.body).map(|()| jsonp)
-        });
-        match result {
-            Ok(jsonp) => {
-                post_ok_response(&polling_headers(head, &self.opts, sid, jsonp), keep_alive)
-            }
-            Err(e) => match EioErrorCode::of(e) {
-                Some(code) => error_response(code, head, keep_alive),
-                None => server_error_response(keep_alive),
-            },
-        }
-    }
-
     async fn poll<S: AsyncRead + Unpin>(
         &self,
         stream: &mut S,
@@ -458,7 +340,7 @@ impl<L: Hosted> Engine<L> {
         let Some(session) = self.get(sid) else {
             return Some(error_response(EioErrorCode::UnknownSid, head, keep_alive));
         };
-        let req = self.next_request.fetch_add(1, Ordering::Relaxed);
+        let req = self.next_request();
         let (tx, mut rx) = oneshot::channel();
         let (result, jsonp) = session.with(|st, now| {
             let jsonp = matches!(
@@ -472,10 +354,7 @@ impl<L: Hosted> Engine<L> {
             (r, jsonp)
         });
         if let Err(e) = result {
-            return Some(match EioErrorCode::of(e) {
-                Some(code) => error_response(code, head, keep_alive),
-                None => server_error_response(keep_alive),
-            });
+            return Some(request_error_response(e, head, keep_alive));
         }
         // Hold the poll; a client that goes away fails the session.
         let mut probe = [0u8; 1];
@@ -529,9 +408,12 @@ impl<L: Hosted> Engine<L> {
         let (session, id) = match probe_of {
             None => {
                 let cfg = self.opts.session.clone();
-                let session = self.create(hs, |sid, initial| {
-                    EioSession::new_websocket(now, sid, cfg, conn, b64, initial)
-                });
+                let session = self.create(
+                    &mut OsEntropy::new(),
+                    hs,
+                    |sid, initial| EioSession::new_websocket(now, sid, cfg, conn, b64, initial),
+                    self.session(),
+                );
                 (session, 0)
             }
             Some(sid) => {

@@ -22,8 +22,8 @@
 //! ```
 
 use crate::engine::{Engine, Fallback, Session};
-use glue_protocol::session_handle;
 use glue_protocol::engine::sio::SioSession;
+use glue_protocol::session_handle;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;

@@ -9,8 +9,11 @@
 //! with [`dispatch`]). Nothing here spawns, reads a clock or does I/O: `now` comes from the
 //! caller. The shared registries (namespaces, rooms, sockets) use `std::sync` locks.
 
+mod core;
 pub mod eio;
 pub mod sio;
+
+pub use self::core::{request_error_response, EngineCore, Fallback, SessionMap};
 
 use crate::eio::server::Handshake;
 use crate::eio::session::{EioSession, EncodedPacket, PollAnswer, RequestId};

@@ -612,12 +612,7 @@ impl<H: SioSession> SioSocket<H> {
 
     /// [`emit_with_ack`](Self::emit_with_ack), waiting for the answer as the runtime waits
     /// (a future on tokio, a blocking call on std; see [`SioSession::request`]).
-    pub fn request(
-        &self,
-        event: &str,
-        payload: Payload,
-        timeout: Option<Duration>,
-    ) -> H::Request {
+    pub fn request(&self, event: &str, payload: Payload, timeout: Option<Duration>) -> H::Request {
         H::request(self, event, payload, timeout)
     }
 
