@@ -349,7 +349,6 @@ impl<H: SioSession> SioLayer<H> {
 }
 
 /// A namespace. Cheap to clone.
-
 pub struct Namespace<H> {
     ns: Arc<NsInner<H>>,
 }
