@@ -84,7 +84,7 @@ impl EioServer {
 
     /// Serves one accepted connection on the calling thread until it ends (your own accept
     /// loop, TLS streams…). `peer` is the client address (`ip:port`), `secure` whether the
-    /// connection is TLS (both for [`Handshake`]).
+    /// connection is TLS (both for [`Handshake`](glue_protocol::eio::server::Handshake)).
     pub fn serve_connection<S: GlueStream>(&self, stream: S, peer: String, secure: bool) {
         self.engine.serve_connection(Arc::new(stream), &peer, secure)
     }

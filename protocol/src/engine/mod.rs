@@ -61,7 +61,7 @@ pub trait SessionHandle<L: Layer>: Clone + Send + Sync + 'static {
     fn with<R>(&self, f: impl FnOnce(&mut LayerState<L>, Instant) -> R) -> R;
 }
 
-/// A runtime's session of layer `L`, generically: what a [`session_handle!`] handle
+/// A runtime's session of layer `L`, generically: what a [`crate::session_handle!`] handle
 /// delegates to.
 pub trait SessionHost<L: Layer>: Send + Sync + 'static {
     /// The Engine.IO session id.
