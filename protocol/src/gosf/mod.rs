@@ -93,11 +93,13 @@
 //! | `MapToStruct(m, out)` | [`map_to_struct`], [`Message::body_as`], [`Message::meta_as`] (by JSON names, so it round-trips) |
 //! | `ArrayContainsString(a, v)` | not reproduced: `slice::contains` |
 
+pub mod app;
 pub mod config;
 pub mod context;
 mod error;
 pub mod hooks;
 pub mod message;
+pub mod plugins;
 pub mod response;
 #[cfg(test)]
 mod tests;
@@ -108,5 +110,10 @@ pub use hooks::{
     check_endpoint_name, is_reserved_endpoint, Hook, HookArg, RequestStep,
     FRAMEWORK_RESERVED_EVENTS, REQUEST_CYCLE, RESERVED_ENDPOINTS,
 };
+pub use app::{
+    reply_message, Client, ClientRequestError, Endpoints, GosfSession, Hub, Outcome, Request, ServeError, Step,
+    E_INTERNAL, E_NO_ENDPOINT,
+};
+pub use plugins::{AppHandle, Logging, Permission, Plugin, RateLimit, E_FORBIDDEN, E_RATE_LIMIT};
 pub use message::{map_to_struct, struct_to_map, Message, Object};
 pub use response::{ack_args, event_args, prepare_response, Correlation, Delivery, ResponsePolicy};
