@@ -28,6 +28,7 @@ pub mod eio;
 mod engine;
 mod error;
 pub mod glue;
+pub mod gosf;
 pub mod sio;
 pub mod sio_client;
 pub mod ws;

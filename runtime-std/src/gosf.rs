@@ -1,0 +1,286 @@
+//! A GOSF-style framework (`ambelovsky/gosf`, issue 5) on the blocking Socket.IO server:
+//! endpoints answered by plain-function controllers, the standard [`Message`] envelope,
+//! hooks, guards, plugins, rooms and broadcasts, app context. The logic lives once in
+//! [`glue_protocol::gosf`]; this module adds the controllers' type and serving.
+//!
+//! A client's requests run on its connection's dispatch thread, one after the other, in
+//! order (a panicking controller becomes failure `E_INTERNAL` and the server goes on); the
+//! `disconnect` hooks run after its last request. Do not block a controller for long, and
+//! never wait in one for that same client's answer ([`Client::request`] from a controller of
+//! the same client times out): call it from a thread of your own.
+//!
+//! ```no_run
+//! use glue_std::gosf::{App, Message, ServerConfig};
+//!
+//! let app = App::new(ServerConfig::builder().port(9999).path("/socket.io/").build()?)?;
+//! app.listen("echo", |client, request| {
+//!     client.join("echoers");
+//!     Some(Message::ok().text(request.message.text.clone()))
+//! })?;
+//! app.on_disconnect(|client, _request| {
+//!     let _ = client.hub().broadcast("", "left", &Message::ok().text(client.id()));
+//! });
+//! app.register_plugin(glue_std::gosf::Logging::new());
+//! app.run()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use crate::sio::{Payload, SioHandle, SioServer, SioServerOptions, SioSocket};
+use glue_protocol::gosf::context::AppData;
+use glue_protocol::gosf::{
+    event_args, reply_message, ClientRequestError, Endpoints, FrameworkError, GosfSession,
+};
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+pub use glue_protocol::gosf::context::{Configs, Env};
+pub use glue_protocol::gosf::{
+    AppHandle, ConfigError, Logging, Message, Plugin, RateLimit, Request, ServeError,
+    ServerConfig, E_FORBIDDEN, E_INTERNAL, E_RATE_LIMIT,
+};
+
+/// A connection's persistent handle: id, rooms, session storage, handshake, push, requests,
+/// client broadcast, disconnect.
+pub type Client = glue_protocol::gosf::Client<SioHandle>;
+/// The framework's shared state ([`App`] dereferences to it): hooks, guards, clients,
+/// broadcast, app context.
+pub type Hub = glue_protocol::gosf::Hub<SioHandle>;
+/// The permission plugin on this runtime.
+pub type Permission = glue_protocol::gosf::Permission<SioHandle>;
+
+type Controller = Arc<dyn Fn(&Client, &Request) -> Option<Message> + Send + Sync>;
+
+impl GosfSession for SioHandle {
+    /// The client's answer: the call blocks (see [`SioSession::request`](glue_protocol::engine::sio::SioSession::request)).
+    type Reply = Result<Message, ClientRequestError>;
+
+    fn request_message(
+        socket: &SioSocket,
+        endpoint: &str,
+        message: Message,
+        timeout: Option<Duration>,
+    ) -> Self::Reply {
+        glue_protocol::sio::check_emittable(endpoint).map_err(|e| ClientRequestError::Emit(e.into()))?;
+        reply_message(socket.request(
+            endpoint,
+            Payload { args: event_args(&message), bins: vec![] },
+            timeout,
+        ))
+    }
+}
+
+struct Running {
+    server: SioServer,
+    addr: SocketAddr,
+    thread: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+struct Inner {
+    config: ServerConfig,
+    hub: Arc<Hub>,
+    endpoints: Arc<Endpoints<Controller>>,
+    plugins: Mutex<Vec<Arc<dyn Plugin<App>>>>,
+    running: Mutex<Option<Running>>,
+}
+
+/// The framework app (GOSF's global `App` and package functions, as a value). Cheap to
+/// clone. Dereferences to [`Hub`] for hooks, guards, clients, broadcast and context.
+#[derive(Clone)]
+pub struct App {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App").field("config", &self.inner.config).finish_non_exhaustive()
+    }
+}
+
+impl Deref for App {
+    type Target = Hub;
+    fn deref(&self) -> &Hub {
+        &self.inner.hub
+    }
+}
+
+impl AppHandle for App {
+    type Handle = SioHandle;
+    fn hub(&self) -> &Arc<Hub> {
+        &self.inner.hub
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl App {
+    /// An app for `config` (validated: a bad configuration is a typed error), with the
+    /// process environment as [`Env`].
+    pub fn new(config: ServerConfig) -> Result<App, ConfigError> {
+        config.validate()?;
+        let data = AppData { env: Env::from_pairs(std::env::vars()), configs: Configs::default() };
+        let hub = Hub::new(config.response_policy(), data);
+        Ok(App {
+            inner: Arc::new(Inner {
+                config,
+                hub,
+                endpoints: Arc::new(Endpoints::default()),
+                plugins: Mutex::new(Vec::new()),
+                running: Mutex::new(None),
+            }),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ServerConfig {
+        &self.inner.config
+    }
+
+    /// GOSF's `LoadConfig(name, path)`: reads the JSON object file at `path` into the app
+    /// context under `name` (see [`Hub::config`]).
+    pub fn load_config(&self, name: &str, path: impl AsRef<std::path::Path>) -> Result<(), ConfigError> {
+        let text = std::fs::read_to_string(path.as_ref())
+            .map_err(|e| ConfigError::Json(format!("{}: {e}", path.as_ref().display())))?;
+        self.with_data_mut(|d| d.configs.load_str(name, &text))
+    }
+
+    /// GOSF's `Listen`: routes event `endpoint` to `controller(client, request)`; its
+    /// response is delivered per the
+    /// [`ResponsePolicy`](glue_protocol::gosf::ResponsePolicy). Reserved or empty names are
+    /// refused. May be called before or after startup (a later registration replaces the
+    /// controller).
+    pub fn listen(
+        &self,
+        endpoint: &str,
+        controller: impl Fn(&Client, &Request) -> Option<Message> + Send + Sync + 'static,
+    ) -> Result<(), FrameworkError> {
+        self.inner.endpoints.insert(endpoint, Arc::new(controller))?;
+        for client in self.clients() {
+            self.route(&client, endpoint);
+        }
+        Ok(())
+    }
+
+    /// The registered endpoint names, sorted.
+    pub fn endpoints(&self) -> Vec<String> {
+        self.inner.endpoints.names()
+    }
+
+    /// GOSF's `RegisterPlugin`: adds `plugin`, activated (in registration order) when the
+    /// server starts — at once if it already runs — and deactivated on
+    /// [`shutdown`](Self::shutdown).
+    pub fn register_plugin(&self, plugin: impl Plugin<App> + 'static) {
+        let plugin: Arc<dyn Plugin<App>> = Arc::new(plugin);
+        lock(&self.inner.plugins).push(plugin.clone());
+        if lock(&self.inner.running).is_some() {
+            plugin.activate(self);
+        }
+    }
+
+    /// Starts serving on `host:port` + `path` on a thread of its own (plain TCP; `secure`
+    /// goes through [`serve_tls`](Self::serve_tls)); activates the plugins first. Returns
+    /// the bound address (useful with port 0).
+    pub fn start(&self) -> Result<SocketAddr, ServeError> {
+        if lock(&self.inner.running).is_some() {
+            return Err(ServeError::AlreadyStarted);
+        }
+        let config = &self.inner.config;
+        let options =
+            SioServerOptions { eio: config.to_eio_options()?, conn: config.sio_conn_config() };
+        if let Some(files) = config.tls() {
+            return self.serve_tls(files);
+        }
+        let listener = std::net::TcpListener::bind(config.listen_addr())?;
+        let addr = listener.local_addr()?;
+        let server = self.prepare(options);
+        let s = server.clone();
+        let thread = std::thread::Builder::new()
+            .name("gosf-accept".into())
+            .spawn(move || s.serve_tcp(listener))?;
+        *lock(&self.inner.running) = Some(Running { server, addr, thread: Some(thread) });
+        Ok(addr)
+    }
+
+    /// The single point where `secure` serving is wired (TLS arrives in a later change;
+    /// until then this refuses to serve rather than silently serving plain HTTP).
+    fn serve_tls(&self, _files: glue_protocol::gosf::TlsFiles) -> Result<SocketAddr, ServeError> {
+        Err(ServeError::TlsNotWired)
+    }
+
+    /// Activates the plugins, creates the server and attaches the framework namespace.
+    fn prepare(&self, options: SioServerOptions) -> SioServer {
+        let plugins = lock(&self.inner.plugins).clone();
+        for p in &plugins {
+            tracing::debug!("gosf: activating plugin {}", p.name());
+            p.activate(self);
+        }
+        let server = SioServer::new(options);
+        let ns = server.of(&self.inner.config.namespace);
+        self.inner.hub.attach(ns.clone());
+        let app = self.clone();
+        ns.on_connection(move |socket| app.connection(socket));
+        server
+    }
+
+    fn connection(&self, socket: SioSocket) {
+        let client = self.inner.hub.register(socket.clone());
+        for endpoint in self.inner.endpoints.names() {
+            self.route(&client, &endpoint);
+        }
+        let hub = self.inner.hub.clone();
+        let c = client.clone();
+        socket.on_disconnect(move |_, _| hub.disconnected(&c));
+        self.inner.hub.connected(&client);
+    }
+
+    /// Routes `endpoint` of `client`'s socket to the request cycle (on its dispatch thread).
+    fn route(&self, client: &Client, endpoint: &str) {
+        let (hub, endpoints, c) =
+            (self.inner.hub.clone(), self.inner.endpoints.clone(), client.clone());
+        let name = endpoint.to_owned();
+        client.socket().on(endpoint, move |_, payload, ack| {
+            hub.handle_sync(&endpoints, &c, &name, payload, ack, Instant::now(), |f, client, r| {
+                f(client, r)
+            });
+        });
+    }
+
+    /// The address the server is bound to, once started.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        lock(&self.inner.running).as_ref().map(|r| r.addr)
+    }
+
+    /// [`start`](Self::start), then serves until [`shutdown`](Self::shutdown) (from another
+    /// thread) or an I/O error of the listener.
+    pub fn run(&self) -> Result<(), ServeError> {
+        self.start()?;
+        let thread = lock(&self.inner.running).as_mut().and_then(|r| r.thread.take());
+        match thread {
+            Some(t) => match t.join() {
+                Ok(r) => r.map_err(ServeError::Io),
+                Err(_) => Err(ServeError::Io(std::io::Error::other("the accept thread panicked"))),
+            },
+            None => Ok(()),
+        }
+    }
+
+    /// GOSF's `Shutdown`: deactivates the plugins (in registration order), then stops the
+    /// server, closing every connection and waiting up to `grace` for them to end.
+    pub fn shutdown(&self, grace: Duration) {
+        let plugins = lock(&self.inner.plugins).clone();
+        for p in &plugins {
+            p.deactivate(self);
+        }
+        let running = lock(&self.inner.running).take();
+        if let Some(r) = running {
+            r.server.release(grace);
+            if let Some(t) = r.thread {
+                let _ = t.join();
+            }
+        }
+    }
+}
