@@ -4,7 +4,8 @@
 #   (cases 1–10, server and client of both runtimes, diffed against tests/autobahn/expected),
 #   headless Chromium end-to-end tests of the glue browser client against both runtimes
 #   (installs Debian's chromium and the pinned npm playwright-core), the Socket.IO v2 suites
-#   (tests/sio: real socket.io-client 2.5.0 in Node and Chromium, raw bad input), a fuzz smoke run of every target, and a build check of the benchmarks.
+#   (tests/sio: real socket.io-client 2.5.0 in Node and Chromium, raw bad input), the GOSF-style
+#   framework suite (tests/gosf), a fuzz smoke run of every target, and a build check of the benchmarks.
 # Usage: tests/run-all.sh            (FUZZ_SECONDS=20 by default; 0 skips nothing, it is the
 #                                      per-target time)
 # A missing tool is installed, never skipped; any failure fails the run.
@@ -48,6 +49,8 @@ for rt in tokio std; do
   step "socket.io v2: our Rust clients (tokio, std) against our $rt server"
   SIO_SERVER_CMD="target/release/fixture {kind} --runtime $rt --listen {listen}" \
     cargo test --locked -p glue-tokio --test sio_client -p glue-std --test sio_client
+  step "gosf-style framework ($rt: node socket.io-client 2.5.0 against fixture gosf-demo)"
+  tests/gosf/run.sh --server-cmd "target/release/fixture {kind} --runtime $rt --listen {listen}"
 done
 
 step "fuzz smoke (${fuzz_seconds}s per target)"
