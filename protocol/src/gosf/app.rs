@@ -792,3 +792,62 @@ pub enum ServeError {
     #[error("the server is already started")]
     AlreadyStarted,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_refuse_reserved_and_empty_names() {
+        let e: Endpoints<u8> = Endpoints::default();
+        for name in ["connection", "disconnection", "connect", "disconnect", "error", "ping"] {
+            assert_eq!(e.insert(name, 1), Err(FrameworkError::ReservedEndpoint(name.into())));
+        }
+        assert_eq!(e.insert("", 1), Err(FrameworkError::EmptyEndpoint));
+        e.insert("b", 1).unwrap();
+        e.insert("a", 2).unwrap();
+        e.insert("b", 3).unwrap();
+        assert_eq!(e.names(), ["a", "b"]);
+        assert_eq!(e.get("b"), Some(3), "a later listen replaces");
+        assert_eq!(e.remove("a"), Some(2));
+        assert_eq!(e.get("a"), None);
+    }
+
+    #[test]
+    fn type_map_one_value_per_type() {
+        let mut m = TypeMap::default();
+        assert_eq!(m.set(5u32), None);
+        assert_eq!(m.set(String::from("s")), None);
+        assert_eq!(m.set(6u32), Some(5));
+        assert_eq!(m.get::<u32>(), Some(6));
+        assert_eq!(m.get::<String>().as_deref(), Some("s"));
+        assert_eq!(m.with(|v: &mut Vec<u8>| {
+            v.push(1);
+            v.len()
+        }), 1);
+        assert_eq!(m.remove::<Vec<u8>>(), Some(vec![1]));
+        assert_eq!(m.get::<u64>(), None);
+    }
+
+    #[test]
+    fn client_replies_read_as_messages() {
+        let ok = Payload { args: vec![serde_json::json!({"success": true, "text": "t"})], bins: vec![] };
+        assert_eq!(reply_message(Ok(ok)).unwrap(), Message::ok().text("t"));
+        let null = Payload { args: vec![Value::Null], bins: vec![] };
+        assert_eq!(
+            reply_message(Ok(null)),
+            Err(ClientRequestError::Invalid(RequestError::NullMessage))
+        );
+        assert_eq!(reply_message(Err(AckError::Timeout)), Err(ClientRequestError::Timeout));
+        assert_eq!(
+            reply_message(Err(AckError::Disconnected)),
+            Err(ClientRequestError::Disconnected)
+        );
+    }
+
+    #[test]
+    fn connection_requests() {
+        let r = Request::connection("connect");
+        assert_eq!((r.endpoint.as_str(), &r.message, &r.invalid), ("connect", &Message::default(), &None));
+    }
+}

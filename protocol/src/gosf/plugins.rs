@@ -242,3 +242,29 @@ impl<A: AppHandle> Plugin<A> for Permission<A::Handle> {
         self.on.store(false, Ordering::SeqCst);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::TokenBucket;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn token_bucket_allows_capacity_then_refills() {
+        let t0 = Instant::now();
+        let interval = Duration::from_secs(10);
+        let mut b = TokenBucket::default();
+        for i in 0..3 {
+            assert!(b.take(3, interval, t0), "request {i} within capacity");
+        }
+        assert!(!b.take(3, interval, t0), "4th refused");
+        assert!(!b.take(3, interval, t0 + Duration::from_secs(1)), "1/3 token after 1 s");
+        assert!(b.take(3, interval, t0 + Duration::from_millis(3400)), "one token after 3.33 s");
+        assert!(!b.take(3, interval, t0 + Duration::from_millis(3400)));
+        // A long pause refills to capacity, not beyond.
+        let later = t0 + Duration::from_secs(1000);
+        for _ in 0..3 {
+            assert!(b.take(3, interval, later));
+        }
+        assert!(!b.take(3, interval, later));
+    }
+}
