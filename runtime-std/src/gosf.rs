@@ -38,8 +38,8 @@ use std::time::{Duration, Instant};
 
 pub use glue_protocol::gosf::context::{Configs, Env};
 pub use glue_protocol::gosf::{
-    AppHandle, ConfigError, Logging, Message, Plugin, RateLimit, Request, ServeError,
-    ServerConfig, E_FORBIDDEN, E_INTERNAL, E_RATE_LIMIT,
+    AppHandle, ConfigError, Logging, Message, Plugin, RateLimit, Request, ServeError, ServerConfig,
+    E_FORBIDDEN, E_INTERNAL, E_RATE_LIMIT,
 };
 
 /// A connection's persistent handle: id, rooms, session storage, handshake, push, requests,
@@ -63,7 +63,8 @@ impl GosfSession for SioHandle {
         message: Message,
         timeout: Option<Duration>,
     ) -> Self::Reply {
-        glue_protocol::sio::check_emittable(endpoint).map_err(|e| ClientRequestError::Emit(e.into()))?;
+        glue_protocol::sio::check_emittable(endpoint)
+            .map_err(|e| ClientRequestError::Emit(e.into()))?;
         reply_message(socket.request(
             endpoint,
             Payload { args: event_args(&message), bins: vec![] },
@@ -142,7 +143,11 @@ impl App {
 
     /// GOSF's `LoadConfig(name, path)`: reads the JSON object file at `path` into the app
     /// context under `name` (see [`Hub::config`]).
-    pub fn load_config(&self, name: &str, path: impl AsRef<std::path::Path>) -> Result<(), ConfigError> {
+    pub fn load_config(
+        &self,
+        name: &str,
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<(), ConfigError> {
         let text = std::fs::read_to_string(path.as_ref())
             .map_err(|e| ConfigError::Json(format!("{}: {e}", path.as_ref().display())))?;
         self.with_data_mut(|d| d.configs.load_str(name, &text))

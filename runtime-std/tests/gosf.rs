@@ -1,6 +1,8 @@
 //! Loopback test of `glue_std::gosf`: the framework server and our own Socket.IO client.
 
-use glue_std::gosf::{App, Message, Permission, RateLimit, ServerConfig, E_FORBIDDEN, E_RATE_LIMIT};
+use glue_std::gosf::{
+    App, Message, Permission, RateLimit, ServerConfig, E_FORBIDDEN, E_RATE_LIMIT,
+};
 use glue_std::sio_client::{SioClient, SioClientOptions};
 use serde_json::{json, Value};
 use std::sync::mpsc::sync_channel;
@@ -15,7 +17,8 @@ fn ack(c: &SioClient, endpoint: &str, arg: Value) -> Value {
 
 #[test]
 fn gosf_loopback() {
-    let config = ServerConfig::builder().host("127.0.0.1").port(0).path("/socket.io/").build().unwrap();
+    let config =
+        ServerConfig::builder().host("127.0.0.1").port(0).path("/socket.io/").build().unwrap();
     let app = App::new(config).unwrap();
     assert!(app.listen("disconnection", |_, _| None).is_err(), "reserved name refused");
     app.listen("echo", |client, request| {
@@ -23,8 +26,10 @@ fn gosf_loopback() {
         Some(Message::ok().text(request.message.text.clone()))
     })
     .unwrap();
-    app.listen("last", |client, _| Some(Message::ok().text(client.get::<String>().unwrap_or_default())))
-        .unwrap();
+    app.listen("last", |client, _| {
+        Some(Message::ok().text(client.get::<String>().unwrap_or_default()))
+    })
+    .unwrap();
     app.listen("secret", |_, _| Some(Message::ok())).unwrap();
     app.on_disconnect(|client, _| {
         let _ = client.hub().broadcast("", "left", &Message::ok().text(client.id()));
@@ -46,11 +51,20 @@ fn gosf_loopback() {
             let _ = r.send(vec![json!({"success": true, "text": format!("re:{text}")})], vec![]);
         }
     });
-    assert_eq!(ack(&a, "echo", json!({"id": 1, "text": "hi", "meta": {"x": 1}})), json!({"id": 1, "success": true, "text": "hi"}));
+    assert_eq!(
+        ack(&a, "echo", json!({"id": 1, "text": "hi", "meta": {"x": 1}})),
+        json!({"id": 1, "success": true, "text": "hi"})
+    );
     assert_eq!(ack(&a, "last", json!({}))["text"], "hi", "per-client session storage");
-    assert_eq!(ack(&a, "secret", json!({"id": 2})), json!({"id": 2, "success": false, "text": E_FORBIDDEN}));
+    assert_eq!(
+        ack(&a, "secret", json!({"id": 2})),
+        json!({"id": 2, "success": false, "text": E_FORBIDDEN})
+    );
     assert_eq!(ack(&a, "echo", json!({"id": 3}))["success"], true);
-    assert_eq!(ack(&a, "echo", json!({"id": 4})), json!({"id": 4, "success": false, "text": E_RATE_LIMIT}));
+    assert_eq!(
+        ack(&a, "echo", json!({"id": 4})),
+        json!({"id": 4, "success": false, "text": E_RATE_LIMIT})
+    );
     assert_eq!(ack(&a, "echo", Value::Null)["success"], false);
 
     assert_eq!(ack(&b, "echo", json!({"text": "b"}))["success"], true);
@@ -59,7 +73,8 @@ fn gosf_loopback() {
     let client_b = app.client(&b_id).expect("client b by id");
     assert!(client_b.rooms().contains(&b_id), "own-id room");
     // From a thread of our own (not a handler of that client): blocks until the answer.
-    let reply = client_b.request("ask", &Message::ok().text("q"), Some(Duration::from_secs(5))).unwrap();
+    let reply =
+        client_b.request("ask", &Message::ok().text("q"), Some(Duration::from_secs(5))).unwrap();
     assert_eq!(reply.text, "re:q");
 
     let a_id = a.id().unwrap();

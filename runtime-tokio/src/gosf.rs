@@ -29,8 +29,8 @@
 use crate::sio::{AckResponder, Payload, SioHandle, SioServer, SioServerOptions, SioSocket};
 use glue_protocol::gosf::context::AppData;
 use glue_protocol::gosf::{
-    event_args, reply_message, ClientRequestError, Endpoints, FrameworkError, GosfSession,
-    Outcome, Step,
+    event_args, reply_message, ClientRequestError, Endpoints, FrameworkError, GosfSession, Outcome,
+    Step,
 };
 use std::future::Future;
 use std::net::SocketAddr;
@@ -43,8 +43,8 @@ use tokio::sync::mpsc;
 
 pub use glue_protocol::gosf::context::{Configs, Env};
 pub use glue_protocol::gosf::{
-    AppHandle, ConfigError, Logging, Message, Plugin, RateLimit, Request, ServeError,
-    ServerConfig, E_FORBIDDEN, E_INTERNAL, E_RATE_LIMIT,
+    AppHandle, ConfigError, Logging, Message, Plugin, RateLimit, Request, ServeError, ServerConfig,
+    E_FORBIDDEN, E_INTERNAL, E_RATE_LIMIT,
 };
 
 /// A connection's persistent handle: id, rooms, session storage, handshake, push, requests,
@@ -157,7 +157,11 @@ impl App {
 
     /// GOSF's `LoadConfig(name, path)`: reads the JSON object file at `path` into the app
     /// context under `name` (see [`Hub::config`]).
-    pub fn load_config(&self, name: &str, path: impl AsRef<std::path::Path>) -> Result<(), ConfigError> {
+    pub fn load_config(
+        &self,
+        name: &str,
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<(), ConfigError> {
         let text = std::fs::read_to_string(path.as_ref())
             .map_err(|e| ConfigError::Json(format!("{}: {e}", path.as_ref().display())))?;
         self.with_data_mut(|d| d.configs.load_str(name, &text))
@@ -329,9 +333,12 @@ async fn worker(
             Job::Disconnect => break,
         };
         match hub.begin(&endpoints, &client, &endpoint, &payload.args, Instant::now()) {
-            Step::Respond(request, m) => hub.finish(&client, &request, Outcome::Returned(Some(m)), ack),
+            Step::Respond(request, m) => {
+                hub.finish(&client, &request, Outcome::Returned(Some(m)), ack)
+            }
             Step::Call(controller, request) => {
-                let call = catch_unwind(AssertUnwindSafe(|| controller(client.clone(), request.clone())));
+                let call =
+                    catch_unwind(AssertUnwindSafe(|| controller(client.clone(), request.clone())));
                 let outcome = match call {
                     Err(_) => Outcome::Panicked,
                     Ok(fut) => match tokio::spawn(fut).await {

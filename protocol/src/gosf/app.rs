@@ -19,7 +19,9 @@ use super::message::Message;
 use super::response::{ack_args, event_args, prepare_response, Correlation, ResponsePolicy};
 use super::{context::AppData, RequestError};
 use crate::eio::server::Handshake;
-use crate::engine::sio::{AckError, AckResponder, EmitError, Namespace, Payload, SioSession, SioSocket};
+use crate::engine::sio::{
+    AckError, AckResponder, EmitError, Namespace, Payload, SioSession, SioSocket,
+};
 use serde_json::Value;
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
@@ -72,10 +74,9 @@ type ConnHook<H> = Arc<dyn Fn(&Client<H>, &Request) + Send + Sync>;
 type RespHook<H> = Arc<dyn Fn(&Client<H>, &Request, Option<&Message>) + Send + Sync>;
 type ClientBcHook<H> = Arc<dyn Fn(&Client<H>, &str, &str, &Message) + Send + Sync>;
 type BcHook = Arc<dyn Fn(&str, &str, &Message) + Send + Sync>;
-/// A request guard: `Err(response)` answers the request with `response` instead of calling
-/// the controller (see [`Hub::guard`]).
-pub type Guard<H> =
-    Arc<dyn Fn(&Client<H>, &Request, Instant) -> Result<(), Message> + Send + Sync>;
+/// A request guard: `Some(response)` refuses the request, answering it with `response`
+/// instead of calling the controller; `None` lets it through (see [`Hub::guard`]).
+pub type Guard<H> = Arc<dyn Fn(&Client<H>, &Request, Instant) -> Option<Message> + Send + Sync>;
 
 struct Hooks<H> {
     connect: Vec<ConnHook<H>>,
@@ -284,7 +285,10 @@ impl<H: SioSession> Client<H> {
     /// Runs `f` on the client's session value of type `T` (created with `T::default()` if
     /// absent), under the session's lock: keep it short and do not call back into this
     /// client's session from `f`.
-    pub fn with_session<T: Any + Send + Sync + Default, R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+    pub fn with_session<T: Any + Send + Sync + Default, R>(
+        &self,
+        f: impl FnOnce(&mut T) -> R,
+    ) -> R {
         lock(&self.state.session).with(f)
     }
 
@@ -312,7 +316,12 @@ impl<H: SioSession> Client<H> {
     /// `room` except this client; `room == ""` means every client but this one (GOSF sent
     /// nothing, §11.13). Runs the client-broadcast hooks `(client, endpoint, room, message)`
     /// around the send. Returns how many clients it was queued for.
-    pub fn broadcast(&self, room: &str, endpoint: &str, message: &Message) -> Result<usize, EmitError> {
+    pub fn broadcast(
+        &self,
+        room: &str,
+        endpoint: &str,
+        message: &Message,
+    ) -> Result<usize, EmitError> {
         self.hub.fire_client_broadcast(true, self, endpoint, room, message);
         let b = if room.is_empty() { self.socket.broadcast() } else { self.socket.to(room) };
         let r = b.emit(endpoint, event_args(&self.outgoing(message)));
@@ -337,7 +346,9 @@ impl<H: SioSession> Client<H> {
     }
 }
 
-/// How a routed request continues (see [`Hub::begin`]).
+/// How a routed request continues (see [`Hub::begin`]). Built and consumed once per
+/// request, so the size difference of the variants does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Step<C> {
     /// Answer with this response without calling a controller (invalid payload, a guard
     /// refused, a before-request hook panicked, the endpoint vanished).
@@ -347,6 +358,7 @@ pub enum Step<C> {
 }
 
 /// The outcome of a controller call, for [`Hub::finish`].
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// The controller returned (a response or none).
@@ -512,11 +524,12 @@ impl<H: SioSession> Hub<H> {
 
     /// Registers a request guard (beyond GOSF; what the rate-limit and permission plugins
     /// use): guards run after the before-request hooks, in registration order, with the
-    /// runtime's current time; the first `Err(response)` answers the request with that
-    /// response and the controller is skipped (the remaining hooks still run).
+    /// runtime's current time; the first that returns `Some(response)` refuses the request:
+    /// it is answered with that response and the controller is skipped (the remaining hooks
+    /// still run). `None` lets the request through.
     pub fn guard(
         &self,
-        f: impl Fn(&Client<H>, &Request, Instant) -> Result<(), Message> + Send + Sync + 'static,
+        f: impl Fn(&Client<H>, &Request, Instant) -> Option<Message> + Send + Sync + 'static,
     ) {
         write(&self.hooks).guards.push(Arc::new(f));
     }
@@ -548,7 +561,13 @@ impl<H: SioSession> Hub<H> {
         ok
     }
 
-    fn fire_resp(&self, hook: Hook, client: &Client<H>, req: &Request, resp: Option<&Message>) -> bool {
+    fn fire_resp(
+        &self,
+        hook: Hook,
+        client: &Client<H>,
+        req: &Request,
+        resp: Option<&Message>,
+    ) -> bool {
         let mut ok = true;
         for f in self.resp_hooks(hook) {
             ok &= guarded(hook.as_str(), || f(client, req, resp));
@@ -645,7 +664,12 @@ impl<H: SioSession> Hub<H> {
     /// ""`) or to the members of `room`, the caller's own connection included. Runs the
     /// broadcast hooks `(endpoint, room, message)` around the send. Returns how many
     /// clients it was queued for (0 before startup).
-    pub fn broadcast(&self, room: &str, endpoint: &str, message: &Message) -> Result<usize, EmitError> {
+    pub fn broadcast(
+        &self,
+        room: &str,
+        endpoint: &str,
+        message: &Message,
+    ) -> Result<usize, EmitError> {
         self.fire_broadcast(true, endpoint, room, message);
         let ns = read(&self.namespace).clone();
         let r = match ns {
@@ -681,7 +705,8 @@ impl<H: SioSession> Hub<H> {
             }
             Err(e) => {
                 let c = Correlation::salvage(args);
-                request.message = Message { id: c.id, guid: c.guid, uuid: c.uuid, ..Message::default() };
+                request.message =
+                    Message { id: c.id, guid: c.guid, uuid: c.uuid, ..Message::default() };
                 let r = e.to_response();
                 request.invalid = Some(e);
                 Some(r)
@@ -693,11 +718,11 @@ impl<H: SioSession> Hub<H> {
         if early.is_none() {
             let guards = read(&self.hooks).guards.clone();
             for g in guards {
-                let mut verdict = Ok(());
+                let mut verdict = None;
                 if !guarded("a request guard", || verdict = g(client, &request, now)) {
-                    verdict = Err(Message::fail().text(E_INTERNAL));
+                    verdict = Some(Message::fail().text(E_INTERNAL));
                 }
-                if let Err(m) = verdict {
+                if let Some(m) = verdict {
                     early = Some(m);
                     break;
                 }
@@ -752,6 +777,7 @@ impl<H: SioSession> Hub<H> {
     /// The whole cycle for a synchronous controller (the std runtime; tokio's sync
     /// controllers too): [`begin`](Hub::begin), the controller with panics caught,
     /// [`finish`](Hub::finish).
+    #[allow(clippy::too_many_arguments)]
     pub fn handle_sync<C: Clone>(
         &self,
         endpoints: &Endpoints<C>,
@@ -821,17 +847,21 @@ mod tests {
         assert_eq!(m.set(6u32), Some(5));
         assert_eq!(m.get::<u32>(), Some(6));
         assert_eq!(m.get::<String>().as_deref(), Some("s"));
-        assert_eq!(m.with(|v: &mut Vec<u8>| {
-            v.push(1);
-            v.len()
-        }), 1);
+        assert_eq!(
+            m.with(|v: &mut Vec<u8>| {
+                v.push(1);
+                v.len()
+            }),
+            1
+        );
         assert_eq!(m.remove::<Vec<u8>>(), Some(vec![1]));
         assert_eq!(m.get::<u64>(), None);
     }
 
     #[test]
     fn client_replies_read_as_messages() {
-        let ok = Payload { args: vec![serde_json::json!({"success": true, "text": "t"})], bins: vec![] };
+        let ok =
+            Payload { args: vec![serde_json::json!({"success": true, "text": "t"})], bins: vec![] };
         assert_eq!(reply_message(Ok(ok)).unwrap(), Message::ok().text("t"));
         let null = Payload { args: vec![Value::Null], bins: vec![] };
         assert_eq!(
@@ -848,6 +878,9 @@ mod tests {
     #[test]
     fn connection_requests() {
         let r = Request::connection("connect");
-        assert_eq!((r.endpoint.as_str(), &r.message, &r.invalid), ("connect", &Message::default(), &None));
+        assert_eq!(
+            (r.endpoint.as_str(), &r.message, &r.invalid),
+            ("connect", &Message::default(), &None)
+        );
     }
 }

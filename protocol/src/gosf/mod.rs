@@ -104,16 +104,16 @@ pub mod response;
 #[cfg(test)]
 mod tests;
 
+pub use app::{
+    reply_message, Client, ClientRequestError, Endpoints, GosfSession, Hub, Outcome, Request,
+    ServeError, Step, E_INTERNAL, E_NO_ENDPOINT,
+};
 pub use config::{unknown_keys, ServerConfig, ServerConfigBuilder, TlsFiles, DEFAULT_PORT};
 pub use error::{ConfigError, ConvertError, FrameworkError, JsonKind, RequestError};
 pub use hooks::{
     check_endpoint_name, is_reserved_endpoint, Hook, HookArg, RequestStep,
     FRAMEWORK_RESERVED_EVENTS, REQUEST_CYCLE, RESERVED_ENDPOINTS,
 };
-pub use app::{
-    reply_message, Client, ClientRequestError, Endpoints, GosfSession, Hub, Outcome, Request, ServeError, Step,
-    E_INTERNAL, E_NO_ENDPOINT,
-};
-pub use plugins::{AppHandle, Logging, Permission, Plugin, RateLimit, E_FORBIDDEN, E_RATE_LIMIT};
 pub use message::{map_to_struct, struct_to_map, Message, Object};
+pub use plugins::{AppHandle, Logging, Permission, Plugin, RateLimit, E_FORBIDDEN, E_RATE_LIMIT};
 pub use response::{ack_args, event_args, prepare_response, Correlation, Delivery, ResponsePolicy};

@@ -183,14 +183,9 @@ impl<A: AppHandle> Plugin<A> for RateLimit {
         self.on.store(true, Ordering::SeqCst);
         let (on, capacity, interval) = (self.on.clone(), self.capacity, self.interval);
         app.hub().guard(move |client, _request, now| {
-            if !on.load(Ordering::Relaxed) {
-                return Ok(());
-            }
-            if client.with_session(|b: &mut TokenBucket| b.take(capacity, interval, now)) {
-                Ok(())
-            } else {
-                Err(Message::fail().text(E_RATE_LIMIT))
-            }
+            let allowed = !on.load(Ordering::Relaxed)
+                || client.with_session(|b: &mut TokenBucket| b.take(capacity, interval, now));
+            (!allowed).then(|| Message::fail().text(E_RATE_LIMIT))
         });
     }
 
@@ -230,11 +225,8 @@ impl<A: AppHandle> Plugin<A> for Permission<A::Handle> {
         self.on.store(true, Ordering::SeqCst);
         let (on, allow) = (self.on.clone(), self.allow.clone());
         app.hub().guard(move |client, request, _now| {
-            if !on.load(Ordering::Relaxed) || allow(client, &request.endpoint) {
-                Ok(())
-            } else {
-                Err(Message::fail().text(E_FORBIDDEN))
-            }
+            let allowed = !on.load(Ordering::Relaxed) || allow(client, &request.endpoint);
+            (!allowed).then(|| Message::fail().text(E_FORBIDDEN))
         });
     }
 
