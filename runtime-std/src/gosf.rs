@@ -187,7 +187,7 @@ impl App {
     }
 
     /// Starts serving on `host:port` + `path` on a thread of its own (plain TCP; `secure`
-    /// goes through [`serve_tls`](Self::serve_tls)); activates the plugins first. Returns
+    /// goes through `serve_tls`); activates the plugins first. Returns
     /// the bound address (useful with port 0).
     pub fn start(&self) -> Result<SocketAddr, ServeError> {
         if lock(&self.inner.running).is_some() {

@@ -216,7 +216,7 @@ impl App {
     }
 
     /// Starts serving on `host:port` + `path` (plain TCP; `secure` goes through
-    /// [`serve_tls`](Self::serve_tls)); activates the plugins first. Returns the bound address
+    /// `serve_tls`); activates the plugins first. Returns the bound address
     /// (useful with port 0). Must be called within a tokio runtime.
     pub async fn start(&self) -> Result<SocketAddr, ServeError> {
         if lock(&self.inner.running).is_some() {

@@ -38,41 +38,43 @@
 //!
 //! # Every GOSF API item (spec §13) and where it lives
 //!
-//! "runtime" names are the planned API of `glue_tokio::gosf` (and likewise `glue_std::gosf`);
-//! there, the package-global state of GOSF becomes an `App` value.
+//! "runtime" names are the API of `glue_tokio::gosf` (and likewise `glue_std::gosf`): the
+//! package-global state of GOSF becomes an `App` value that dereferences to the [`Hub`]
+//! written once here ([`app`]); [`Client`] and the [`plugins`] are written once too.
+//! Microservice rows are the plan of a later change.
 //!
 //! | GOSF | here / planned |
 //! |---|---|
-//! | `App` (var) | runtime: `glue_tokio::gosf::App` (a cloneable handle, not a global); its plain data: [`context::AppData`] |
-//! | `AppSettings` | [`context::AppData`] (`env`, `configs`); microservices: runtime `App::microservice` |
+//! | `App` (var) | runtime: `glue_tokio::gosf::App` (a cloneable handle, not a global, `Deref<Target = Hub>`); its plain data: [`context::AppData`] via [`Hub::with_data`], [`Hub::env`], [`Hub::config`]; app-wide typed slots [`Hub::set_extension`] / [`Hub::extension`] (where the microservice registry will live) |
+//! | `AppSettings` | [`context::AppData`] (`env`, `configs`); microservices: a later change |
 //! | `SupportedPlatforms` | not reproduced: no platform guard |
-//! | `Startup(config)` | [`ServerConfig::from_map`] / [`ServerConfig::builder`], [`ServerConfig::to_eio_options`], [`ServerConfig::sio_conn_config`], [`ServerConfig::listen_addr`], [`ServerConfig::tls`], [`ServerConfig::cors_headers`]; runtime: `App::serve(ServerConfig)` (returns errors instead of panicking) |
-//! | `Shutdown()` | runtime: `App::shutdown()` (deactivates plugins, in order, and stops the server) |
-//! | `Listen(endpoint, handler)` | [`check_endpoint_name`], [`Message::from_args`], [`REQUEST_CYCLE`], [`prepare_response`], [`ResponsePolicy::delivery`], [`event_args`], [`ack_args`]; runtime: `App::listen(endpoint, handler) -> Result<(), FrameworkError>` |
-//! | `Broadcast(room, endpoint, msg)` | [`event_args`], [`Hook::ORDER_FOR_BROADCAST`]; runtime: `App::broadcast(room, endpoint, &Message)` |
+//! | `Startup(config)` | [`ServerConfig::from_map`] / [`ServerConfig::builder`], [`ServerConfig::to_eio_options`], [`ServerConfig::sio_conn_config`], [`ServerConfig::listen_addr`], [`ServerConfig::tls`], [`ServerConfig::cors_headers`]; runtime: `App::new(ServerConfig) -> Result<App, ConfigError>`, `App::start() -> Result<SocketAddr, ServeError>` (activates plugins; `secure` → `ServeError::TlsNotWired` until TLS is wired), `App::run()` (start + serve until shutdown); errors instead of panics |
+//! | `Shutdown()` | runtime: `App::shutdown(grace)` (deactivates plugins, in order, and stops the server) |
+//! | `Listen(endpoint, handler)` | [`check_endpoint_name`], [`Message::from_args`], [`REQUEST_CYCLE`], [`prepare_response`], [`ResponsePolicy::delivery`], [`event_args`], [`ack_args`]; [`Endpoints`], [`Hub::begin`], [`Hub::finish`]; runtime: `App::listen(endpoint, controller) -> Result<(), FrameworkError>` (tokio: `Fn(Client, Request) -> impl Future<Output = Option<Message>>`, plus `listen_sync`; std: `Fn(&Client, &Request) -> Option<Message>`) |
+//! | `Broadcast(room, endpoint, msg)` | [`event_args`], [`Hook::ORDER_FOR_BROADCAST`]; [`Hub::broadcast`]`(room, endpoint, &Message)` (`""` = everyone, sender included); plus [`Hub::clients`], [`Hub::client`], [`Hub::emit_to`] |
 //! | `Message` | [`Message`] |
 //! | `(*Message).WithoutMeta()` | [`Message::without_meta`] |
 //! | `NewSuccessMessage(args...)` | [`Message::success`], [`Message::ok`] + builders |
 //! | `NewFailureMessage(args...)` | [`Message::failure`], [`Message::fail`] + builders |
-//! | `Request` | runtime: `glue_tokio::gosf::Request { endpoint, message }` (message: [`Message`]) |
-//! | `Client` | runtime: `glue_tokio::gosf::Client` (persistent per connection, wraps `glue_tokio::sio::SioSocket`: id, real rooms, handshake, session storage) |
-//! | `(*Client).Join(room)` | runtime: `Client::join` |
-//! | `(*Client).Leave(room)` | runtime: `Client::leave` |
-//! | `(*Client).LeaveAll()` | runtime: `Client::leave_all` (every room but the own-id room) |
-//! | `(*Client).Disconnect()` | runtime: `Client::disconnect` (sends DISCONNECT), `Client::close_transport` (GOSF's abrupt close) |
-//! | `(*Client).Broadcast(room, endpoint, msg)` | [`Hook::ORDER_FOR_CLIENT_BROADCAST`]; runtime: `Client::broadcast(room, endpoint, &Message)` |
-//! | `Session` | runtime: `Client::session` (typed per-connection storage) |
-//! | `OnConnect(cb)` | [`Hook::Connect`]; runtime: `App::on_connect` |
-//! | `OnDisconnect(cb)` | [`Hook::Disconnect`]; runtime: `App::on_disconnect` |
-//! | `OnBeforeRequest(cb)` | [`Hook::BeforeRequest`]; runtime: `App::on_before_request` |
-//! | `OnAfterRequest(cb)` | [`Hook::AfterRequest`]; runtime: `App::on_after_request` |
-//! | `OnBeforeResponse(cb)` | [`Hook::BeforeResponse`]; runtime: `App::on_before_response` |
-//! | `OnAfterResponse(cb)` | [`Hook::AfterResponse`]; runtime: `App::on_after_response` |
-//! | `OnBeforeClientBroadcast(cb)` | [`Hook::BeforeClientBroadcast`] (endpoint, room not swapped); runtime: `App::on_before_client_broadcast` |
-//! | `OnAfterClientBroadcast(cb)` | [`Hook::AfterClientBroadcast`]; runtime: `App::on_after_client_broadcast` |
-//! | `OnBeforeBroadcast(cb)` | [`Hook::BeforeBroadcast`]; runtime: `App::on_before_broadcast` |
-//! | `OnAfterBroadcast(cb)` | [`Hook::AfterBroadcast`]; runtime: `App::on_after_broadcast` |
-//! | `Plugin` | runtime: trait `glue_tokio::gosf::Plugin { activate(&App), deactivate(&App) }` |
+//! | `Request` | [`Request`] `{ endpoint, message, invalid }` |
+//! | `Client` | [`Client`] (runtime alias `glue_tokio::gosf::Client`; persistent per connection: `id`, real rooms, `handshake`, session storage, `emit`, `request`) |
+//! | `(*Client).Join(room)` | [`Client::join`] |
+//! | `(*Client).Leave(room)` | [`Client::leave`] |
+//! | `(*Client).LeaveAll()` | [`Client::leave_all`] (every room but the own-id room); [`Client::rooms`] |
+//! | `(*Client).Disconnect()` | [`Client::disconnect`] (sends DISCONNECT), [`Client::close`] (all namespaces, closes the connection) |
+//! | `(*Client).Broadcast(room, endpoint, msg)` | [`Hook::ORDER_FOR_CLIENT_BROADCAST`]; [`Client::broadcast`]`(room, endpoint, &Message)` (`""` = everyone but the sender) |
+//! | `Session` | [`Client::set`] / [`Client::get`] / [`Client::with_session`] / [`Client::remove`] (typed per-connection storage) |
+//! | `OnConnect(cb)` | [`Hook::Connect`]; [`Hub::on_connect`] |
+//! | `OnDisconnect(cb)` | [`Hook::Disconnect`]; [`Hub::on_disconnect`] |
+//! | `OnBeforeRequest(cb)` | [`Hook::BeforeRequest`]; [`Hub::on_before_request`] |
+//! | `OnAfterRequest(cb)` | [`Hook::AfterRequest`]; [`Hub::on_after_request`] |
+//! | `OnBeforeResponse(cb)` | [`Hook::BeforeResponse`]; [`Hub::on_before_response`] |
+//! | `OnAfterResponse(cb)` | [`Hook::AfterResponse`]; [`Hub::on_after_response`] |
+//! | `OnBeforeClientBroadcast(cb)` | [`Hook::BeforeClientBroadcast`] (endpoint, room not swapped); [`Hub::on_before_client_broadcast`] |
+//! | `OnAfterClientBroadcast(cb)` | [`Hook::AfterClientBroadcast`]; [`Hub::on_after_client_broadcast`] |
+//! | `OnBeforeBroadcast(cb)` | [`Hook::BeforeBroadcast`]; [`Hub::on_before_broadcast`] |
+//! | `OnAfterBroadcast(cb)` | [`Hook::AfterBroadcast`]; [`Hub::on_after_broadcast`] |
+//! | `Plugin` | [`Plugin<A>`](Plugin) `{ name, activate(&A), deactivate(&A) }` (`A` = the runtime's `App`, see [`AppHandle`]); shipped: [`Logging`], [`RateLimit`], [`Permission`]; request guards [`Hub::guard`] |
 //! | `RegisterPlugin(p)` | runtime: `App::register_plugin` |
 //! | `LoadConfig(name, path)` | [`context::Configs::load_str`]; runtime: `App::load_config(name, path)` reads the file |
 //! | `GetConfig(name)` | [`context::Configs::get`], [`context::Configs::server_config`] |
