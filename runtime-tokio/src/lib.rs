@@ -33,6 +33,7 @@ mod error;
 pub mod glue;
 pub mod sio;
 pub mod sio_client;
+pub mod tls;
 pub mod ws;
 
 pub use driver::Driver;
