@@ -30,6 +30,7 @@ mod error;
 pub mod glue;
 pub mod sio;
 pub mod sio_client;
+pub mod tls;
 pub mod ws;
 
 pub use error::Error;
