@@ -1,4 +1,4 @@
-//! TLS through [rustls] (the pure-Rust `ring` crypto provider), blocking: the servers'
+//! TLS through [rustls] (the `ring` crypto provider: builds with a C compiler, no cmake/NASM), blocking: the servers'
 //! `https`/`wss` ([`TlsServerConfig`], [`serve_tls`],
 //! [`SioServer::serve_tls`](crate::sio::SioServer::serve_tls),
 //! [`EioServer::serve_tls`](crate::eio::EioServer::serve_tls)) and the clients' verification
