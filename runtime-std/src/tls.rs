@@ -1,5 +1,5 @@
-//! TLS through [rustls] (the `ring` crypto provider: builds with a C compiler, no cmake/NASM), blocking: the servers'
-//! `https`/`wss` ([`TlsServerConfig`], [`serve_tls`],
+//! TLS through [rustls] (the `ring` crypto provider: builds with a C compiler, no
+//! cmake/NASM), blocking: the servers' `https`/`wss` ([`TlsServerConfig`], [`serve_tls`],
 //! [`SioServer::serve_tls`](crate::sio::SioServer::serve_tls),
 //! [`EioServer::serve_tls`](crate::eio::EioServer::serve_tls)) and the clients' verification
 //! ([`TlsClientConfig`], built from [`TlsClientOptions`]).
