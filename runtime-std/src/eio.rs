@@ -77,6 +77,18 @@ impl EioServer {
         self.engine.serve_tcp(listener)
     }
 
+    /// Serves `https`/`wss` from `listener` until [`release`](Self::release), then returns
+    /// `Ok`: a thread per accepted connection does the TLS handshake (within `tls`'s handshake
+    /// timeout), then serves it like [`serve_connection`](Self::serve_connection) with
+    /// `secure` true.
+    pub fn serve_tls(
+        &self,
+        listener: std::net::TcpListener,
+        tls: crate::tls::TlsServerConfig,
+    ) -> std::io::Result<()> {
+        self.engine.serve_tls(listener, tls)
+    }
+
     /// The same as [`serve_tcp`](Self::serve_tcp).
     pub fn serve(&self, listener: std::net::TcpListener) -> std::io::Result<()> {
         self.serve_tcp(listener)

@@ -32,6 +32,7 @@ use crate::glue::server::{
     is_timeout, GlueStream, ReadBuffer, ReadTimeout, THREAD_STACK, WRITE_TIMEOUT,
 };
 use crate::glue::socket::{write_batch, BATCH_BYTES, MAX_IOV};
+use crate::tls::TlsServerConfig;
 use bytes::Bytes;
 use glue_protocol::eio::server::{
     error_response, polling_headers, polling_response, route, server_error_response,
@@ -509,6 +510,24 @@ impl<L: Hosted> Engine<L> {
 
     /// Accepts from `listener` (a thread per connection) until released.
     pub fn serve_tcp(self: &Arc<Self>, listener: TcpListener) -> io::Result<()> {
+        self.serve_accepting(listener, None)
+    }
+
+    /// Accepts from `listener` until released; each connection's thread does the TLS
+    /// handshake (within the handshake timeout), then serves it as secure.
+    pub fn serve_tls(
+        self: &Arc<Self>,
+        listener: TcpListener,
+        tls: TlsServerConfig,
+    ) -> io::Result<()> {
+        self.serve_accepting(listener, Some(tls))
+    }
+
+    fn serve_accepting(
+        self: &Arc<Self>,
+        listener: TcpListener,
+        tls: Option<TlsServerConfig>,
+    ) -> io::Result<()> {
         let mut addr = listener.local_addr()?;
         if addr.ip().is_unspecified() {
             let ip = if addr.is_ipv4() {
@@ -540,10 +559,22 @@ impl<L: Hosted> Engine<L> {
                     }
                     let _ = stream.set_nodelay(true);
                     let engine = self.clone();
-                    let spawned =
-                        std::thread::Builder::new().stack_size(THREAD_STACK).spawn(move || {
-                            engine.serve_connection(Arc::new(stream), &peer.to_string(), false)
-                        });
+                    let tls = tls.clone();
+                    let spawned = std::thread::Builder::new().stack_size(THREAD_STACK).spawn(
+                        move || match tls {
+                            None => {
+                                engine.serve_connection(Arc::new(stream), &peer.to_string(), false)
+                            }
+                            Some(tls) => match tls.accept(stream) {
+                                Ok(stream) => engine.serve_connection(
+                                    Arc::new(stream),
+                                    &peer.to_string(),
+                                    true,
+                                ),
+                                Err(e) => tracing::debug!("TLS handshake with {peer}: {e}"),
+                            },
+                        },
+                    );
                     if let Err(e) = spawned {
                         tracing::warn!("engine.io: cannot spawn a connection thread: {e}");
                     }

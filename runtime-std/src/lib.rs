@@ -31,6 +31,7 @@ pub mod glue;
 pub mod gosf;
 pub mod sio;
 pub mod sio_client;
+pub mod tls;
 pub mod ws;
 
 pub use error::Error;

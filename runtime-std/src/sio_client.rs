@@ -27,6 +27,7 @@
 //! (then a new [`Socket::connect`] starts it again), or until every handle is dropped. Handler
 //! closures that hold a handle keep the client alive: call `close` to end it.
 
+use crate::tls::TlsClientConfig;
 use crate::ws::{self, Message as WsMessage, WsSender};
 use crate::{Error, OsEntropy};
 use bytes::Bytes;
@@ -43,7 +44,8 @@ use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 pub use glue_protocol::sio::client::{
-    DisconnectReason, NamespaceState, SioClientError, SioClientEvent, SioClientOptions, Transports,
+    DisconnectReason, NamespaceState, SioClientError, SioClientEvent, SioClientOptions,
+    TlsClientOptions, TlsVerify, Transports,
 };
 pub use glue_protocol::sio::serde_json::{self, json, Value};
 
@@ -138,7 +140,13 @@ struct Target {
     max_message_size: usize,
     ack_timeout: Option<Duration>,
     connect_timeout: Duration,
+    /// TLS for `https`/`wss` URLs.
+    tls: Option<TlsClientConfig>,
 }
+
+/// A request's connection: plain TCP, or TLS ([`StreamOwned`](crate::tls::StreamOwned)).
+trait ReadWrite: Read + Write {}
+impl<T: Read + Write> ReadWrite for T {}
 
 /// What the I/O threads (and commands) report to the driver thread.
 enum Report {
@@ -196,15 +204,20 @@ fn http(
     body: Bytes,
 ) -> Option<(u16, Option<String>, Bytes)> {
     let addr = (target.host.as_str(), target.port).to_socket_addrs().ok()?.next()?;
-    let mut stream = TcpStream::connect_timeout(&addr, target.connect_timeout).ok()?;
-    let _ = stream.set_nodelay(true);
+    let tcp = TcpStream::connect_timeout(&addr, target.connect_timeout).ok()?;
+    let _ = tcp.set_nodelay(true);
     {
         let mut s = lock_slot(slot);
         if s.cancelled {
             return None;
         }
-        s.stream = stream.try_clone().ok();
+        s.stream = tcp.try_clone().ok();
     }
+    // Cancelling shuts the TCP connection down, which ends a TLS handshake or read too.
+    let mut stream: Box<dyn ReadWrite> = match &target.tls {
+        None => Box::new(tcp),
+        Some(tls) => Box::new(tls.stream_owned(&target.host, tcp).ok()?),
+    };
     let mut req = Request::new(method, &target.authority, path)
         .header("User-Agent", &target.user_agent)
         .header("Accept", "*/*");
@@ -218,6 +231,7 @@ fn http(
         ClientConnection::new(Limits { max_body: target.max_message_size, ..Limits::default() });
     let bytes = conn.send(&req.body(body));
     stream.write_all(&bytes).ok()?;
+    stream.flush().ok()?;
     let mut buf = vec![0u8; 16 * 1024];
     loop {
         match conn.poll_response() {
@@ -252,8 +266,9 @@ fn websocket(shared: Arc<Shared>, id: RequestId, url: String, reports: mpsc::Sen
         headers,
         connect_timeout: target.connect_timeout,
     };
+    let tls = target.tls.clone().unwrap_or_default();
     drop(shared);
-    let mut ws = match ws::connect_with(&url, config) {
+    let mut ws = match ws::connect_with_tls(&url, config, &tls) {
         Ok(ws) => ws,
         Err(_) => {
             let _ = reports.send(Report::WsClosed(id));
@@ -508,19 +523,16 @@ impl Deref for SioClient {
 
 impl SioClient {
     /// Starts a client for `url` (`http://host:port[/namespace][?query]`) and connects the
-    /// URL's namespace; returns at once (emits are buffered until connected). Fails only on a bad URL or namespace ([`Error::Io`] with
-    /// `InvalidInput`) or `https` (`Unsupported`, not implemented yet).
+    /// URL's namespace; returns at once (emits are buffered until connected). `https://` and
+    /// `wss://` URLs use TLS for the polling requests and the WebSocket, verified as
+    /// [`SioClientOptions::tls`] says. Fails only on a bad URL or namespace ([`Error::Io`]
+    /// with `InvalidInput`) or bad TLS options ([`Error::Tls`]).
     pub fn connect(url: &str, options: SioClientOptions) -> Result<SioClient, Error> {
         let (config, url) = options.build(url).map_err(|e| {
             Error::Io(std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))
         })?;
-        if url.secure {
-            return Err(Error::Io(std::io::Error::new(
-                std::io::ErrorKind::Unsupported,
-                "https is not supported yet",
-            )));
-        }
-        let port = url.port.unwrap_or(80);
+        let tls = if url.secure { Some(TlsClientConfig::new(&options.tls)?) } else { None };
+        let port = url.port.unwrap_or(if url.secure { 443 } else { 80 });
         let authority = if url.host.contains(':') {
             format!("[{}]:{port}", url.host)
         } else {
@@ -550,6 +562,7 @@ impl SioClient {
                 max_message_size: options.max_message_size,
                 ack_timeout: options.ack_timeout,
                 connect_timeout: options.connect_timeout.unwrap_or(Duration::from_secs(20)),
+                tls,
             },
         });
         let s = shared.clone();

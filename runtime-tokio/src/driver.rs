@@ -85,6 +85,14 @@ impl<M: Machine, S: AsyncRead + AsyncWrite + Unpin> Driver<M, S> {
                 Poll::Pending => return Poll::Pending,
             }
         }
+        // A TLS stream may keep encrypted bytes back (its socket was full): push them out.
+        if !self.shut_down {
+            match Pin::new(&mut self.stream).poll_flush(cx) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(self.write_failed(e))),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
         if self.machine.is_terminated() && !self.shut_down {
             if Pin::new(&mut self.stream).poll_shutdown(cx).is_pending() {
                 return Poll::Pending;

@@ -71,6 +71,17 @@ impl EioServer {
         self.engine.serve_tcp(listener).await
     }
 
+    /// Serves `https`/`wss` from `listener` until [`release`](Self::release): each accepted
+    /// connection does its TLS handshake in its own task (within `tls`'s handshake timeout),
+    /// then is served like [`serve_connection`](Self::serve_connection) with `secure` true.
+    pub async fn serve_tls(
+        &self,
+        listener: tokio::net::TcpListener,
+        tls: crate::tls::TlsServerConfig,
+    ) -> std::io::Result<()> {
+        self.engine.serve_tls(listener, tls).await
+    }
+
     /// Serves one accepted connection (your own accept loop, TLS streams…).
     pub async fn serve_connection<S>(&self, stream: S, peer: String, secure: bool)
     where

@@ -7,6 +7,7 @@
 //! work (application callbacks) unlocked, in order, one session at a time.
 
 use crate::driver::{Driver, Wake};
+use crate::tls::TlsServerConfig;
 use bytes::Bytes;
 use glue_protocol::eio::server::{
     error_response, polling_headers, polling_response, route, ws_error_response, EioErrorCode,
@@ -205,6 +206,24 @@ impl<L: Hosted> Engine<L> {
 
     /// Accepts from `listener` until released.
     pub async fn serve_tcp(self: &Arc<Self>, listener: tokio::net::TcpListener) -> io::Result<()> {
+        self.serve_accepting(listener, None).await
+    }
+
+    /// Accepts from `listener` until released; each connection does its TLS handshake in its
+    /// own task (within the handshake timeout), then is served as secure.
+    pub async fn serve_tls(
+        self: &Arc<Self>,
+        listener: tokio::net::TcpListener,
+        tls: TlsServerConfig,
+    ) -> io::Result<()> {
+        self.serve_accepting(listener, Some(tls)).await
+    }
+
+    async fn serve_accepting(
+        self: &Arc<Self>,
+        listener: tokio::net::TcpListener,
+        tls: Option<TlsServerConfig>,
+    ) -> io::Result<()> {
         let shutdown = self.shutdown.notified();
         tokio::pin!(shutdown);
         loop {
@@ -216,9 +235,24 @@ impl<L: Hosted> Engine<L> {
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
                     let engine = self.clone();
-                    tokio::spawn(async move {
-                        engine.serve_connection(stream, peer.to_string(), false).await;
-                    });
+                    match &tls {
+                        None => tokio::spawn(async move {
+                            engine.serve_connection(stream, peer.to_string(), false).await;
+                        }),
+                        Some(tls) => {
+                            let tls = tls.clone();
+                            tokio::spawn(async move {
+                                match tls.accept(stream).await {
+                                    Ok(stream) => {
+                                        engine
+                                            .serve_connection(stream, peer.to_string(), true)
+                                            .await
+                                    }
+                                    Err(e) => tracing::debug!("TLS handshake with {peer}: {e}"),
+                                }
+                            })
+                        }
+                    };
                 }
                 Err(e) => {
                     tracing::warn!("accept failed: {e}");
@@ -243,7 +277,7 @@ impl<L: Hosted> Engine<L> {
                     Err(e) => {
                         self.refused_body(&http, &e);
                         if !matches!(e, HttpError::BodyTooLarge { .. }) {
-                            let _ = stream.write_all(&Response::error(&e).encode()).await;
+                            let _ = write_out(&mut stream, &Response::error(&e).encode()).await;
                         }
                         return;
                     }
@@ -254,14 +288,16 @@ impl<L: Hosted> Engine<L> {
                 let answer = match (plain, r) {
                     (Some(answer), _) => answer,
                     (None, EioRoute::Error(code)) => {
-                        let _ = stream.write_all(&ws_error_response(code)).await;
+                        let _ = write_out(&mut stream, &ws_error_response(code)).await;
                         return;
                     }
                     (None, EioRoute::HandshakeWebSocket { b64 }) => {
                         if self.is_blocked() {
-                            let _ = stream
-                                .write_all(&ws_error_response(EioErrorCode::BadRequest))
-                                .await;
+                            let _ = write_out(
+                                &mut stream,
+                                &ws_error_response(EioErrorCode::BadRequest),
+                            )
+                            .await;
                             return;
                         }
                         let rest = http.take_remaining();
@@ -275,9 +311,11 @@ impl<L: Hosted> Engine<L> {
                     }
                     (None, EioRoute::Probe { sid, b64 }) => {
                         if self.get(&sid).is_none() {
-                            let _ = stream
-                                .write_all(&ws_error_response(EioErrorCode::UnknownSid))
-                                .await;
+                            let _ = write_out(
+                                &mut stream,
+                                &ws_error_response(EioErrorCode::UnknownSid),
+                            )
+                            .await;
                             return;
                         }
                         let rest = http.take_remaining();
@@ -307,7 +345,7 @@ impl<L: Hosted> Engine<L> {
                     }
                     (None, _) => unreachable!("answered by answer_plain"),
                 };
-                if stream.write_all(&answer).await.is_err() || !keep_alive {
+                if write_out(&mut stream, &answer).await.is_err() || !keep_alive {
                     let _ = stream.shutdown().await;
                     return;
                 }
@@ -399,7 +437,7 @@ impl<L: Hosted> Engine<L> {
         let hs = Handshake::from_request(&head, &peer, secure, epoch_ms());
         {
             let (response, outcome) = respond(head, None);
-            if stream.write_all(&response).await.is_err() || outcome.is_err() {
+            if write_out(&mut stream, &response).await.is_err() || outcome.is_err() {
                 return;
             }
         }
@@ -595,4 +633,10 @@ async fn read_some<S: AsyncRead + Unpin>(stream: &mut S, buf: &mut [u8]) -> usiz
         }
     })
     .await
+}
+
+/// Writes all of `bytes` and flushes (a TLS stream may hold the last bytes back otherwise).
+async fn write_out<S: AsyncWrite + Unpin>(stream: &mut S, bytes: &[u8]) -> io::Result<()> {
+    stream.write_all(bytes).await?;
+    stream.flush().await
 }

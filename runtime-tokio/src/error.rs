@@ -24,6 +24,9 @@ pub enum Error {
     /// The connection is closed.
     #[error("connection closed")]
     Closed,
+    /// A TLS configuration could not be built.
+    #[error("TLS configuration: {0}")]
+    Tls(#[from] crate::tls::TlsError),
     /// A deadline passed (connect or handshake).
     #[error("timed out")]
     Timeout,

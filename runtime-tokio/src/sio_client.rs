@@ -27,6 +27,7 @@
 //! (then a new [`Socket::connect`] starts it again), or until every handle is dropped. Handler
 //! closures that hold a handle keep the client alive: call `close` to end it.
 
+use crate::tls::{MaybeTlsStream, TlsClientConfig};
 use crate::ws::{self, Message as WsMessage};
 use crate::Error;
 use crate::OsEntropy;
@@ -40,12 +41,12 @@ use std::ops::Deref;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::JoinHandle;
 
 pub use glue_protocol::sio::client::{
-    DisconnectReason, NamespaceState, SioClientError, SioClientEvent, SioClientOptions, Transports,
+    DisconnectReason, NamespaceState, SioClientError, SioClientEvent, SioClientOptions,
+    TlsClientOptions, TlsVerify, Transports,
 };
 pub use glue_protocol::sio::serde_json::{self, json, Value};
 
@@ -123,6 +124,8 @@ struct Target {
     max_message_size: usize,
     ack_timeout: Option<Duration>,
     connect_timeout: Duration,
+    /// TLS for `https`/`wss` URLs.
+    tls: Option<TlsClientConfig>,
 }
 
 /// What the I/O tasks report.
@@ -153,8 +156,8 @@ async fn http(
     content_type: Option<&str>,
     body: Bytes,
 ) -> Option<(u16, Option<String>, Bytes)> {
-    let mut stream = TcpStream::connect((target.host.as_str(), target.port)).await.ok()?;
-    let _ = stream.set_nodelay(true);
+    let mut stream =
+        MaybeTlsStream::connect(&target.host, target.port, target.tls.as_ref()).await.ok()?;
     let mut req = Request::new(method, &target.authority, path)
         .header("User-Agent", &target.user_agent)
         .header("Accept", "*/*");
@@ -168,6 +171,7 @@ async fn http(
         ClientConnection::new(Limits { max_body: target.max_message_size, ..Limits::default() });
     let bytes = conn.send(&req.body(body));
     stream.write_all(&bytes).await.ok()?;
+    stream.flush().await.ok()?;
     let mut buf = vec![0u8; 16 * 1024];
     loop {
         match conn.poll_response() {
@@ -208,8 +212,9 @@ async fn websocket(
         headers,
         connect_timeout: target.connect_timeout,
     };
+    let tls = target.tls.clone().unwrap_or_default();
     let opened = tokio::select! {
-        r = ws::connect_with(&url, config) => r,
+        r = ws::connect_with_tls(&url, config, &tls) => r,
         // Closed before it opened.
         _ = async { while let Some(WsCmd::Send(_)) = cmds.recv().await {} } => return,
     };
@@ -460,19 +465,15 @@ impl Deref for SioClient {
 impl SioClient {
     /// Starts a client for `url` (`http://host:port[/namespace][?query]`) and connects the
     /// URL's namespace; returns at once (emits are buffered until connected). Must be called
-    /// within a tokio runtime. Fails only on a bad URL or namespace ([`Error::Io`] with
-    /// `InvalidInput`) or `https` (`Unsupported`, not implemented yet).
+    /// within a tokio runtime. `https://`/`wss://` URLs use TLS for the polling requests and
+    /// the WebSocket, verified as [`SioClientOptions::tls`] says. Fails only on a bad URL or
+    /// namespace ([`Error::Io`] with `InvalidInput`) or bad TLS options ([`Error::Tls`]).
     pub fn connect(url: &str, options: SioClientOptions) -> Result<SioClient, Error> {
         let (config, url) = options.build(url).map_err(|e| {
             Error::Io(std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))
         })?;
-        if url.secure {
-            return Err(Error::Io(std::io::Error::new(
-                std::io::ErrorKind::Unsupported,
-                "https is not supported yet",
-            )));
-        }
-        let port = url.port.unwrap_or(80);
+        let tls = if url.secure { Some(TlsClientConfig::new(&options.tls)?) } else { None };
+        let port = url.port.unwrap_or(if url.secure { 443 } else { 80 });
         let authority = if url.host.contains(':') {
             format!("[{}]:{port}", url.host)
         } else {
@@ -500,6 +501,7 @@ impl SioClient {
                 max_message_size: options.max_message_size,
                 ack_timeout: options.ack_timeout,
                 connect_timeout: options.connect_timeout.unwrap_or(Duration::from_secs(20)),
+                tls,
             },
         });
         tokio::spawn(run(shared.clone()));

@@ -78,7 +78,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 use thiserror::Error;
 
-pub use super::client_options::{SioClientOptions, Transports};
+pub use super::client_options::{SioClientOptions, TlsClientOptions, TlsVerify, Transports};
 pub use super::client_url::{SioUrl, SioUrlError};
 
 /// Client options; defaults follow socket.io-client 2.x where it has one.

@@ -17,6 +17,31 @@ pub enum Transports {
     PollingOnly,
 }
 
+/// How a client verifies the server's certificate on `https`/`wss` (the runtimes build the
+/// TLS configuration from it; this crate has no TLS of its own).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub enum TlsVerify {
+    /// Against the Mozilla root certificates (the `webpki-roots` set). The default.
+    #[default]
+    WebPki,
+    /// Against these root certificates only: one or more PEM `CERTIFICATE` blocks (a private
+    /// CA, or a self-signed server certificate itself).
+    CustomRootsPem(Vec<u8>),
+    /// No verification at all: any certificate, any name. Dangerous: only for tests and
+    /// self-signed development servers (a man in the middle reads and changes everything).
+    Insecure,
+}
+
+/// TLS settings of a client (used only for `https`/`wss` URLs).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct TlsClientOptions {
+    /// How the server's certificate is verified. Default [`TlsVerify::WebPki`].
+    pub verify: TlsVerify,
+    /// The name the certificate must carry (and the SNI sent), when not the URL's host: a DNS
+    /// name or an IP address. Default `None` (the URL's host).
+    pub server_name: Option<String>,
+}
+
 /// Client settings shared by the runtimes; defaults follow socket.io-client 2.x.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SioClientOptions {
@@ -50,6 +75,8 @@ pub struct SioClientOptions {
     pub user_agent: String,
     /// Largest HTTP response body or WebSocket message accepted. Default 16 MiB.
     pub max_message_size: usize,
+    /// TLS settings for `https`/`wss` URLs. Default: WebPKI verification of the URL's host.
+    pub tls: TlsClientOptions,
 }
 
 impl Default for SioClientOptions {
@@ -69,6 +96,7 @@ impl Default for SioClientOptions {
             headers: Vec::new(),
             user_agent: "glue-rs".into(),
             max_message_size: 16 << 20,
+            tls: TlsClientOptions::default(),
         }
     }
 }

@@ -4,7 +4,7 @@ mod client;
 mod server;
 mod socket;
 
-pub use client::{connect, connect_with, ClientConfig};
+pub use client::{connect, connect_with, connect_with_tls, ClientConfig};
 pub use glue_protocol::ws::{
     CloseCode, CloseFrame, CloseReason, Config, KeepAlive, Message, Utf8Bytes,
 };

@@ -137,5 +137,6 @@ pub fn upgrade(
     let now = Instant::now();
     let mut conn = Connection::server(config.ws.clone(), now);
     conn.handle_data(now, rest);
-    Ok(WebSocket::new(conn, stream)?)
+    let peer = stream.peer_addr().ok();
+    Ok(WebSocket::new(conn, Arc::new(stream), peer)?)
 }

@@ -1,10 +1,11 @@
 //! The user-facing blocking WebSocket.
 
+use crate::glue::GlueStream;
 use crate::Error;
 use glue_protocol::ws::{CloseCode, CloseReason, Connection, Event, Message};
 use glue_protocol::Outbox;
-use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::io;
+use std::net::{Shutdown, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -18,7 +19,7 @@ struct Inner {
     conn: Connection,
     /// The socket (shared with the reader: one descriptor per connection); written only while
     /// the lock is held, so frames never interleave.
-    writer: Arc<TcpStream>,
+    writer: Arc<dyn GlueStream>,
     outbox: Outbox,
     shut_down: bool,
 }
@@ -37,10 +38,7 @@ impl Inner {
                 continue;
             }
             let slices = self.outbox.io_slices();
-            let written = match self.outbox.chunks() {
-                1 => (&*self.writer).write(&slices[0]),
-                n => (&*self.writer).write_vectored(&slices[..n]),
-            };
+            let written = self.writer.write_vectored_shared(&slices[..self.outbox.chunks()]);
             match written {
                 Ok(0) => return Err(self.write_failed(io::ErrorKind::WriteZero.into())),
                 Ok(n) => self.outbox.advance(n),
@@ -79,7 +77,7 @@ impl Shared {
 /// [`WsSender`].
 pub struct WebSocket {
     shared: Arc<Shared>,
-    reader: Arc<TcpStream>,
+    reader: Arc<dyn GlueStream>,
     /// The read timeout last set on the socket.
     read_timeout: Option<Option<Duration>>,
     close_reason: Option<CloseReason>,
@@ -93,9 +91,11 @@ impl std::fmt::Debug for WebSocket {
 }
 
 impl WebSocket {
-    pub(crate) fn new(conn: Connection, stream: TcpStream) -> io::Result<Self> {
-        let peer = stream.peer_addr().ok();
-        let stream = Arc::new(stream);
+    pub(crate) fn new(
+        conn: Connection,
+        stream: Arc<dyn GlueStream>,
+        peer: Option<SocketAddr>,
+    ) -> io::Result<Self> {
         let writer = stream.clone();
         Ok(WebSocket {
             shared: Arc::new(Shared {
@@ -181,7 +181,7 @@ impl WebSocket {
                 continue;
             }
             let buf: &mut [u8] = if big.is_empty() { &mut small } else { &mut big };
-            let result = (&*self.reader).read(buf);
+            let result = self.reader.read_shared(buf);
             let mut inner = self.shared.lock();
             let now = Instant::now();
             match result {

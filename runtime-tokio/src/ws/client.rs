@@ -1,41 +1,63 @@
-//! WebSocket client: connect to a `ws://` URL.
+//! WebSocket client: connect to a `ws://` or `wss://` URL.
 
 use super::WebSocket;
+use crate::tls::{MaybeTlsStream, TlsClientConfig};
 use crate::{Error, OsEntropy};
 use glue_protocol::http::{parse_response_head, Limits};
-use glue_protocol::ws::handshake::{ClientHandshake, HandshakeError, WsUrl};
+use glue_protocol::ws::handshake::{ClientHandshake, WsUrl};
 use glue_protocol::ws::Connection;
 use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 pub use glue_protocol::ws::ClientConfig;
 
-/// Connects to `url` (`ws://host:port/path`) with default settings.
+/// Connects to `url` (`ws://host:port/path`, or `wss://` with WebPKI verification) with
+/// default settings.
 pub async fn connect(url: &str) -> Result<WebSocket, Error> {
     connect_with(url, ClientConfig::default()).await
 }
 
-/// Connects to `url` with `config`.
+/// Connects to `url` with `config` (`wss://`: WebPKI verification of the URL's host).
 pub async fn connect_with(url: &str, config: ClientConfig) -> Result<WebSocket, Error> {
     let url = WsUrl::parse(url)?;
-    if url.secure {
-        return Err(HandshakeError::InvalidUrl("wss:// is not supported yet").into());
-    }
-    tokio::time::timeout(config.connect_timeout, handshake(url, config))
+    let tls = if url.secure { Some(TlsClientConfig::default()) } else { None };
+    connect_url(url, config, tls.as_ref()).await
+}
+
+/// Connects to `url` with `config`; a `wss://` URL uses `tls` (verification, server name).
+pub async fn connect_with_tls(
+    url: &str,
+    config: ClientConfig,
+    tls: &TlsClientConfig,
+) -> Result<WebSocket, Error> {
+    let url = WsUrl::parse(url)?;
+    let tls = if url.secure { Some(tls) } else { None };
+    connect_url(url, config, tls).await
+}
+
+async fn connect_url(
+    url: WsUrl,
+    config: ClientConfig,
+    tls: Option<&TlsClientConfig>,
+) -> Result<WebSocket, Error> {
+    tokio::time::timeout(config.connect_timeout, handshake(url, config, tls))
         .await
         .map_err(|_| Error::Timeout)?
 }
 
-async fn handshake(url: WsUrl, config: ClientConfig) -> Result<WebSocket, Error> {
-    let mut stream = TcpStream::connect((url.host.as_str(), url.port)).await?;
-    let _ = stream.set_nodelay(true);
+async fn handshake(
+    url: WsUrl,
+    config: ClientConfig,
+    tls: Option<&TlsClientConfig>,
+) -> Result<WebSocket, Error> {
+    let mut stream = MaybeTlsStream::connect(&url.host, url.port, tls).await?;
     let mut entropy = OsEntropy::new();
     let protocols: Vec<&str> = config.protocols.iter().map(String::as_str).collect();
     let headers: Vec<(&str, &str)> =
         config.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
     let hs = ClientHandshake::new(&url, &protocols, &headers, &mut entropy)?;
     stream.write_all(hs.request()).await?;
+    stream.flush().await?;
     let limits = Limits::default();
     let mut buf = Vec::with_capacity(512);
     let (head, rest) = loop {

@@ -130,5 +130,5 @@ pub async fn upgrade(
     let now = Instant::now();
     let mut conn = Connection::server(config.ws.clone(), now);
     conn.handle_data(now, rest);
-    Ok(WebSocket::new(conn, stream))
+    Ok(WebSocket::new(conn, crate::tls::MaybeTlsStream::Plain(stream)))
 }

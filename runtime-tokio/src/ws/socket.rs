@@ -1,11 +1,11 @@
 //! The user-facing WebSocket: receive, send, ping, close.
 
 use crate::driver::{Driver, Wake};
+use crate::tls::MaybeTlsStream;
 use crate::Error;
 use glue_protocol::ws::{CloseCode, CloseReason, Connection, Event, Message};
 use std::net::SocketAddr;
 use std::time::Instant;
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
 pub(crate) enum Command {
@@ -19,7 +19,7 @@ pub(crate) enum Command {
 /// close timers), so keep calling it while the connection lives. Other tasks send through a
 /// [`WsSender`] from [`sender`](Self::sender).
 pub struct WebSocket {
-    driver: Driver<Connection, TcpStream>,
+    driver: Driver<Connection, MaybeTlsStream>,
     commands: Option<mpsc::Receiver<Command>>,
     command_tx: Option<mpsc::WeakSender<Command>>,
     close_reason: Option<CloseReason>,
@@ -32,7 +32,7 @@ impl std::fmt::Debug for WebSocket {
 }
 
 impl WebSocket {
-    pub(crate) fn new(conn: Connection, stream: TcpStream) -> Self {
+    pub(crate) fn new(conn: Connection, stream: MaybeTlsStream) -> Self {
         WebSocket {
             driver: Driver::new(conn, stream),
             commands: None,
