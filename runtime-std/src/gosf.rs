@@ -186,8 +186,8 @@ impl App {
         }
     }
 
-    /// Starts serving on `host:port` + `path` on a thread of its own (plain TCP; `secure`
-    /// goes through `serve_tls`); activates the plugins first. Returns
+    /// Starts serving on `host:port` + `path` on a thread of its own (TLS through rustls when
+    /// `secure`, with the `ssl-cert` / `ssl-key` PEM files); activates the plugins first. Returns
     /// the bound address (useful with port 0).
     pub fn start(&self) -> Result<SocketAddr, ServeError> {
         if lock(&self.inner.running).is_some() {
@@ -196,24 +196,26 @@ impl App {
         let config = &self.inner.config;
         let options =
             SioServerOptions { eio: config.to_eio_options()?, conn: config.sio_conn_config() };
-        if let Some(files) = config.tls() {
-            return self.serve_tls(files);
-        }
+        let tls = match config.tls() {
+            Some(files) => Some(
+                crate::tls::TlsServerConfig::from_pem_files(&files.cert, &files.key)
+                    .map_err(|e| ServeError::Tls(e.to_string()))?,
+            ),
+            None => None,
+        };
         let listener = std::net::TcpListener::bind(config.listen_addr())?;
         let addr = listener.local_addr()?;
         let server = self.prepare(options);
         let s = server.clone();
-        let thread = std::thread::Builder::new()
-            .name("gosf-accept".into())
-            .spawn(move || s.serve_tcp(listener))?;
+        let thread = std::thread::Builder::new().name("gosf-accept".into()).spawn(move || {
+            match tls {
+                // `secure`: https/wss through rustls, the handshake in each connection's thread.
+                Some(tls) => s.serve_tls(listener, tls),
+                None => s.serve_tcp(listener),
+            }
+        })?;
         *lock(&self.inner.running) = Some(Running { server, addr, thread: Some(thread) });
         Ok(addr)
-    }
-
-    /// The single point where `secure` serving is wired (TLS arrives in a later change;
-    /// until then this refuses to serve rather than silently serving plain HTTP).
-    fn serve_tls(&self, _files: glue_protocol::gosf::TlsFiles) -> Result<SocketAddr, ServeError> {
-        Err(ServeError::TlsNotWired)
     }
 
     /// Activates the plugins, creates the server and attaches the framework namespace.

@@ -215,8 +215,8 @@ impl App {
         }
     }
 
-    /// Starts serving on `host:port` + `path` (plain TCP; `secure` goes through
-    /// `serve_tls`); activates the plugins first. Returns the bound address
+    /// Starts serving on `host:port` + `path` (TLS through rustls when `secure`, with the
+    /// `ssl-cert` / `ssl-key` PEM files); activates the plugins first. Returns the bound address
     /// (useful with port 0). Must be called within a tokio runtime.
     pub async fn start(&self) -> Result<SocketAddr, ServeError> {
         if lock(&self.inner.running).is_some() {
@@ -225,25 +225,24 @@ impl App {
         let config = &self.inner.config;
         let options =
             SioServerOptions { eio: config.to_eio_options()?, conn: config.sio_conn_config() };
-        if let Some(files) = config.tls() {
-            return self.serve_tls(files).await;
-        }
+        let tls = match config.tls() {
+            Some(files) => Some(
+                crate::tls::TlsServerConfig::from_pem_files(&files.cert, &files.key)
+                    .map_err(|e| ServeError::Tls(e.to_string()))?,
+            ),
+            None => None,
+        };
         let listener = tokio::net::TcpListener::bind(config.listen_addr()).await?;
         let addr = listener.local_addr()?;
         let server = self.prepare(options);
         let s = server.clone();
-        let task = tokio::spawn(async move { s.serve_tcp(listener).await });
+        let task = match tls {
+            // `secure`: https/wss through rustls, the handshake in each connection's task.
+            Some(tls) => tokio::spawn(async move { s.serve_tls(listener, tls).await }),
+            None => tokio::spawn(async move { s.serve_tcp(listener).await }),
+        };
         *lock(&self.inner.running) = Some(Running { server, addr, task: Some(task) });
         Ok(addr)
-    }
-
-    /// The single point where `secure` serving is wired (TLS arrives in a later change;
-    /// until then this refuses to serve rather than silently serving plain HTTP).
-    async fn serve_tls(
-        &self,
-        _files: glue_protocol::gosf::TlsFiles,
-    ) -> Result<SocketAddr, ServeError> {
-        Err(ServeError::TlsNotWired)
     }
 
     /// Activates the plugins, creates the server and attaches the framework namespace.

@@ -811,9 +811,9 @@ pub enum ServeError {
     /// Binding or serving failed.
     #[error(transparent)]
     Io(#[from] std::io::Error),
-    /// `secure` is set but this build cannot serve TLS yet.
-    #[error("TLS not yet wired")]
-    TlsNotWired,
+    /// `secure` is set but the certificate or key could not be loaded.
+    #[error("TLS: {0}")]
+    Tls(String),
     /// Started twice.
     #[error("the server is already started")]
     AlreadyStarted,
