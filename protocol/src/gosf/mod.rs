@@ -101,6 +101,7 @@ pub mod context;
 mod error;
 pub mod hooks;
 pub mod message;
+pub mod microservice;
 pub mod plugins;
 pub mod response;
 #[cfg(test)]
@@ -117,5 +118,6 @@ pub use hooks::{
     FRAMEWORK_RESERVED_EVENTS, REQUEST_CYCLE, RESERVED_ENDPOINTS,
 };
 pub use message::{map_to_struct, struct_to_map, Message, Object};
+pub use microservice::{MicroserviceError, MicroserviceOptions, DEFAULT_CALL_TIMEOUT};
 pub use plugins::{AppHandle, Logging, Permission, Plugin, RateLimit, E_FORBIDDEN, E_RATE_LIMIT};
 pub use response::{ack_args, event_args, prepare_response, Correlation, Delivery, ResponsePolicy};
