@@ -1,38 +1,4 @@
-//! GOSF microservices on the blocking runtime (spec §10; re-exported from [`crate::gosf`]): a
-//! [`Microservice`] is a named outgoing Socket.IO v2 connection (our
-//! [`SioClient`](crate::sio_client::SioClient)) to any server speaking the [`Message`]
-//! envelope, with `call` (a blocking RPC over the ack, with a timeout), `lob`
-//! (fire-and-forget that reports what it can), `listen` (pushed events, kept across
-//! reconnections), automatic reconnection with backoff, and the app's registry
-//! ([`App::register_microservice`], [`App::microservice`], [`App::deregister_microservice`]).
-//! The shared rules, options and errors are in [`glue_protocol::gosf::microservice`].
-//!
-//! `call` blocks the calling thread until the answer, the timeout or the loss of the
-//! connection. The microservice's client runs on a driver thread of its own, so calling from
-//! a controller (on the server's dispatch thread of that request's connection) is fine: it
-//! delays that connection's next requests only, by at most the call timeout. Calling from a
-//! microservice's own `listen` handler (its driver thread) would wait for itself: that is
-//! [`MicroserviceError::WouldBlock`], nothing sent.
-//!
-//! ```no_run
-//! use glue_std::gosf::{App, Message, MicroserviceOptions, ServerConfig};
-//! use std::time::Duration;
-//!
-//! let app = App::new(ServerConfig::builder().port(9999).build()?)?;
-//! // Stored even if the service is down; the connection retries with backoff.
-//! let svc = app.register_microservice("users", MicroserviceOptions::new("http://127.0.0.1:9000"))?;
-//! svc.listen("user-changed", |m| println!("pushed: {}", m.text));
-//! svc.wait_connected(Duration::from_secs(5));
-//! let handle = app.clone();
-//! app.listen("lookup", move |_, request| {
-//!     let svc = handle.microservice("users")?;
-//!     Some(match svc.call("find", &request.message) {
-//!         Ok(answer) => answer,
-//!         Err(e) => Message::fail().text(e.to_string()),
-//!     })
-//! })?;
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
+//! GOSF microservices (spec §10), re-exported from [`crate::gosf`]: see [`Microservice`].
 
 use crate::gosf::App;
 use crate::sio_client::{AckError, SioClient, Socket};
@@ -87,6 +53,41 @@ impl Inner {
 /// The connection is one Socket.IO client on the URL's namespace; it reconnects by itself
 /// with the client's backoff (1 s doubling to 5 s, jitter, forever, by default) after any
 /// loss, and after a server DISCONNECT too. Its handlers run on the client's driver thread.
+///
+/// The client is our [`SioClient`](crate::sio_client::SioClient); the server may be any
+/// Socket.IO v2 server speaking the [`Message`] envelope (ours, or Node `socket.io@2.5.1`). On
+/// this runtime: `call` (a blocking RPC over the ack, with a timeout), `lob`
+/// (fire-and-forget that reports what it can), `listen` (pushed events, kept across
+/// reconnections), automatic reconnection with backoff, and the app's registry
+/// ([`App::register_microservice`], [`App::microservice`], [`App::deregister_microservice`]).
+/// The shared rules, options and errors are in [`glue_protocol::gosf::microservice`].
+///
+/// `call` blocks the calling thread until the answer, the timeout or the loss of the
+/// connection. The microservice's client runs on a driver thread of its own, so calling from
+/// a controller (on the server's dispatch thread of that request's connection) is fine: it
+/// delays that connection's next requests only, by at most the call timeout. Calling from a
+/// microservice's own `listen` handler (its driver thread) would wait for itself: that is
+/// [`MicroserviceError::WouldBlock`], nothing sent.
+///
+/// ```no_run
+/// use glue_std::gosf::{App, Message, MicroserviceOptions, ServerConfig};
+/// use std::time::Duration;
+///
+/// let app = App::new(ServerConfig::builder().port(9999).build()?)?;
+/// // Stored even if the service is down; the connection retries with backoff.
+/// let svc = app.register_microservice("users", MicroserviceOptions::new("http://127.0.0.1:9000"))?;
+/// svc.listen("user-changed", |m| println!("pushed: {}", m.text));
+/// svc.wait_connected(Duration::from_secs(5));
+/// let handle = app.clone();
+/// app.listen("lookup", move |_, request| {
+///     let svc = handle.microservice("users")?;
+///     Some(match svc.call("find", &request.message) {
+///         Ok(answer) => answer,
+///         Err(e) => Message::fail().text(e.to_string()),
+///     })
+/// })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone)]
 pub struct Microservice {
     inner: Arc<Inner>,
@@ -224,7 +225,7 @@ impl Microservice {
 
     /// Calls `endpoint` with `message` and returns the response (the ack's first argument),
     /// blocking at most the configured call timeout (GOSF's `Call`; for its `Go`, call from a
-    /// thread of your own). See the [module docs](self) on which threads may call.
+    /// thread of your own). See [`Microservice`] on which threads may call.
     pub fn call(&self, endpoint: &str, message: &Message) -> Result<Message, MicroserviceError> {
         self.call_with_timeout(endpoint, message, self.inner.options.call_timeout)
     }

@@ -1,36 +1,4 @@
-//! GOSF microservices on tokio (spec §10; re-exported from [`crate::gosf`]): a
-//! [`Microservice`] is a named outgoing Socket.IO v2 connection (our
-//! [`SioClient`](crate::sio_client::SioClient)) to any server speaking the [`Message`]
-//! envelope, with `call` (an `async` RPC over the ack, with a timeout), `lob`
-//! (fire-and-forget that reports what it can), `listen` (pushed events, kept across
-//! reconnections), automatic reconnection with backoff, and the app's registry
-//! ([`App::register_microservice`], [`App::microservice`], [`App::deregister_microservice`]).
-//! The shared rules, options and errors are in [`glue_protocol::gosf::microservice`].
-//!
-//! ```no_run
-//! use glue_tokio::gosf::{App, Message, MicroserviceOptions, ServerConfig};
-//! use std::time::Duration;
-//!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let app = App::new(ServerConfig::builder().port(9999).build()?)?;
-//! // Stored even if the service is down; the connection retries with backoff.
-//! let svc = app.register_microservice("users", MicroserviceOptions::new("http://127.0.0.1:9000"))?;
-//! svc.listen("user-changed", |m| println!("pushed: {}", m.text));
-//! svc.wait_connected(Duration::from_secs(5)).await;
-//! let handle = app.clone();
-//! app.listen("lookup", move |_, request| {
-//!     let app = handle.clone();
-//!     async move {
-//!         let svc = app.microservice("users")?;
-//!         Some(match svc.call("find", &request.message).await {
-//!             Ok(answer) => answer,
-//!             Err(e) => Message::fail().text(e.to_string()),
-//!         })
-//!     }
-//! })?;
-//! # Ok(())
-//! # }
-//! ```
+//! GOSF microservices (spec §10), re-exported from [`crate::gosf`]: see [`Microservice`].
 
 use crate::gosf::App;
 use crate::sio_client::{AckError, SioClient, Socket};
@@ -82,6 +50,39 @@ impl Inner {
 /// The connection is one Socket.IO client on the URL's namespace; it reconnects by itself
 /// with the client's backoff (1 s doubling to 5 s, jitter, forever, by default) after any
 /// loss, and after a server DISCONNECT too. Its handlers run on the client's task.
+///
+/// The client is our [`SioClient`](crate::sio_client::SioClient); the server may be any
+/// Socket.IO v2 server speaking the [`Message`] envelope (ours, or Node `socket.io@2.5.1`). On
+/// this runtime: `call` (an `async` RPC over the ack, with a timeout), `lob`
+/// (fire-and-forget that reports what it can), `listen` (pushed events, kept across
+/// reconnections), automatic reconnection with backoff, and the app's registry
+/// ([`App::register_microservice`], [`App::microservice`], [`App::deregister_microservice`]).
+/// The shared rules, options and errors are in [`glue_protocol::gosf::microservice`].
+///
+/// ```no_run
+/// use glue_tokio::gosf::{App, Message, MicroserviceOptions, ServerConfig};
+/// use std::time::Duration;
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let app = App::new(ServerConfig::builder().port(9999).build()?)?;
+/// // Stored even if the service is down; the connection retries with backoff.
+/// let svc = app.register_microservice("users", MicroserviceOptions::new("http://127.0.0.1:9000"))?;
+/// svc.listen("user-changed", |m| println!("pushed: {}", m.text));
+/// svc.wait_connected(Duration::from_secs(5)).await;
+/// let handle = app.clone();
+/// app.listen("lookup", move |_, request| {
+///     let app = handle.clone();
+///     async move {
+///         let svc = app.microservice("users")?;
+///         Some(match svc.call("find", &request.message).await {
+///             Ok(answer) => answer,
+///             Err(e) => Message::fail().text(e.to_string()),
+///         })
+///     }
+/// })?;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Microservice {
     inner: Arc<Inner>,

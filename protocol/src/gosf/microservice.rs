@@ -300,7 +300,7 @@ mod tests {
 
     #[test]
     fn responses() {
-        assert_eq!(read_response(&[json!({"id": 2})]).unwrap().id, Some(2));
+        assert_eq!(read_response(&[json!({"id": 2})]).unwrap().id, 2);
         assert!(matches!(
             read_response(&[json!({}), json!({})]),
             Err(MicroserviceError::BadResponse(RequestError::ExtraArguments(2)))
