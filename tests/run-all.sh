@@ -49,7 +49,7 @@ for rt in tokio std; do
   step "socket.io v2: our Rust clients (tokio, std) against our $rt server"
   SIO_SERVER_CMD="target/release/fixture {kind} --runtime $rt --listen {listen}" \
     cargo test --locked -p glue-tokio --test sio_client -p glue-std --test sio_client
-  step "gosf-style framework ($rt: node socket.io-client 2.5.0 against fixture gosf-demo)"
+  step "gosf-style framework ($rt: node socket.io-client 2.5.0 against fixture gosf-demo; microservices to gosf-demo and node socket.io 2.5.1)"
   tests/gosf/run.sh --server-cmd "target/release/fixture {kind} --runtime $rt --listen {listen}"
 done
 

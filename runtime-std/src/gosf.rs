@@ -36,10 +36,12 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+pub use crate::gosf_micro::{Microservice, Microservices};
 pub use glue_protocol::gosf::context::{Configs, Env};
 pub use glue_protocol::gosf::{
-    AppHandle, ConfigError, Logging, Message, Plugin, RateLimit, Request, ServeError, ServerConfig,
-    E_FORBIDDEN, E_INTERNAL, E_RATE_LIMIT,
+    AppHandle, ConfigError, Logging, Message, MicroserviceError, MicroserviceOptions, Plugin,
+    RateLimit, Request, ServeError, ServerConfig, DEFAULT_CALL_TIMEOUT, E_FORBIDDEN, E_INTERNAL,
+    E_RATE_LIMIT,
 };
 
 /// A connection's persistent handle: id, rooms, session storage, handshake, push, requests,
@@ -125,6 +127,7 @@ impl App {
         config.validate()?;
         let data = AppData { env: Env::from_pairs(std::env::vars()), configs: Configs::default() };
         let hub = Hub::new(config.response_policy(), data);
+        hub.set_extension(Microservices::default());
         Ok(App {
             inner: Arc::new(Inner {
                 config,
@@ -282,6 +285,7 @@ impl App {
         for p in &plugins {
             p.deactivate(self);
         }
+        self.disconnect_microservices();
         let running = lock(&self.inner.running).take();
         if let Some(r) = running {
             r.server.release(grace);

@@ -32,6 +32,7 @@ mod engine;
 mod error;
 pub mod glue;
 pub mod gosf;
+mod gosf_micro;
 pub mod sio;
 pub mod sio_client;
 pub mod tls;

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runner of the GOSF-style framework suite (gosf.test.js: real socket.io-client 2.5.0 against
-// `fixture gosf-demo`), reusing tests/sio/harness.js:
+// `fixture gosf-demo`; then micro.test.js: gosf-demo relaying to other gosf-demos, of both
+// runtimes, and to a Node socket.io 2.5.1 service), reusing tests/sio/harness.js:
 //
 //   node tests/gosf/run.js --server 'target/release/fixture {kind} --runtime tokio --listen {listen}'
 //   [--only SUBSTRING]
@@ -11,6 +12,7 @@
 const path = require('path');
 const { parseCli, freePort, Server, runScenarios, progress } = require(path.join(__dirname, '..', 'sio', 'harness'));
 const { scenarios, KIND } = require('./gosf.test.js');
+const { microScenarios, group } = require('./micro.test.js');
 
 const SUITE_TIMEOUT_MS = 3 * 60 * 1000;
 let server = null;
@@ -20,7 +22,8 @@ async function main() {
   console.log(`# server command: ${template}`);
   server = new Server(template, KIND, await freePort());
   const t0 = Date.now();
-  const r = await runScenarios(scenarios, { [KIND]: server }, { only });
+  const all = scenarios.concat(microScenarios(template));
+  const r = await runScenarios(all, { [KIND]: server, micro: group }, { only });
   console.log(`# gosf suite took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   return r;
 }

@@ -41,12 +41,13 @@
 //! "runtime" names are the API of `glue_tokio::gosf` (and likewise `glue_std::gosf`): the
 //! package-global state of GOSF becomes an `App` value that dereferences to the [`Hub`]
 //! written once here ([`app`]); [`Client`] and the [`plugins`] are written once too.
-//! Microservice rows are the plan of a later change.
+//! Microservices: the shared part is [`microservice`] (options, errors, response reading,
+//! registry); the connections are `glue_tokio::gosf::Microservice` / `glue_std::gosf::Microservice`.
 //!
 //! | GOSF | here / planned |
 //! |---|---|
-//! | `App` (var) | runtime: `glue_tokio::gosf::App` (a cloneable handle, not a global, `Deref<Target = Hub>`); its plain data: [`context::AppData`] via [`Hub::with_data`], [`Hub::env`], [`Hub::config`]; app-wide typed slots [`Hub::set_extension`] / [`Hub::extension`] (where the microservice registry will live) |
-//! | `AppSettings` | [`context::AppData`] (`env`, `configs`); microservices: a later change |
+//! | `App` (var) | runtime: `glue_tokio::gosf::App` (a cloneable handle, not a global, `Deref<Target = Hub>`); its plain data: [`context::AppData`] via [`Hub::with_data`], [`Hub::env`], [`Hub::config`]; app-wide typed slots [`Hub::set_extension`] / [`Hub::extension`] (holding the microservice [`microservice::Registry`]) |
+//! | `AppSettings` | [`context::AppData`] (`env`, `configs`); microservices: the [`microservice::Registry`] extension, runtime `App::microservice` / `App::microservice_names` |
 //! | `SupportedPlatforms` | not reproduced: no platform guard |
 //! | `Startup(config)` | [`ServerConfig::from_map`] / [`ServerConfig::builder`], [`ServerConfig::to_eio_options`], [`ServerConfig::sio_conn_config`], [`ServerConfig::listen_addr`], [`ServerConfig::tls`], [`ServerConfig::cors_headers`]; runtime: `App::new(ServerConfig) -> Result<App, ConfigError>`, `App::start() -> Result<SocketAddr, ServeError>` (activates plugins; `secure` serves https/wss through rustls), `App::run()` (start + serve until shutdown); errors instead of panics |
 //! | `Shutdown()` | runtime: `App::shutdown(grace)` (deactivates plugins, in order, and stops the server) |
@@ -78,19 +79,19 @@
 //! | `RegisterPlugin(p)` | runtime: `App::register_plugin` |
 //! | `LoadConfig(name, path)` | [`context::Configs::load_str`]; runtime: `App::load_config(name, path)` reads the file |
 //! | `GetConfig(name)` | [`context::Configs::get`], [`context::Configs::server_config`] |
-//! | `Microservice` | runtime: `glue_tokio::gosf::Microservice` |
-//! | `RegisterMicroservice(name, host, port, secure)` | runtime: `App::register_microservice(name, options)` |
+//! | `Microservice` | runtime: `glue_tokio::gosf::Microservice` (one Socket.IO v2 client connection, cloneable handle); options [`MicroserviceOptions`] (URL, path default `/socket.io/`, call timeout default [`DEFAULT_CALL_TIMEOUT`] 2 s, every client option incl. reconnection/backoff; `https` with the client's TLS support); errors [`MicroserviceError`] |
+//! | `RegisterMicroservice(name, host, port, secure)` | runtime: `App::register_microservice(name, options) -> Result<Microservice, MicroserviceError>` (duplicate name or bad URL refused; an unreachable service is stored and retried in the background) |
 //! | `DeregisterMicroservice(name)` | runtime: `App::deregister_microservice(name) -> Option<Microservice>` (no panic) |
 //! | `GetMicroservice(name)` | runtime: `App::microservice(name)` |
-//! | `(*Microservice).Connected()` | runtime: `Microservice::connected` |
-//! | `(*Microservice).Connect()` | runtime: `Microservice::connect` (plus automatic reconnect) |
+//! | `(*Microservice).Connected()` | runtime: `Microservice::connected`, plus `wait_connected(timeout)` |
+//! | `(*Microservice).Connect()` | runtime: `Microservice::connect` (non-blocking; plus automatic reconnect with backoff, also after a server DISCONNECT, [`microservice::reconnects_after`]) |
 //! | `(*Microservice).Disconnect()` | runtime: `Microservice::disconnect` |
-//! | `(*Microservice).Listen(endpoint, cb)` | runtime: `Microservice::listen` (survives reconnects); endpoint pushes decode with [`Message::from_args`] |
-//! | `(*Microservice).Call(endpoint, msg)` | runtime: `Microservice::call` (configurable timeout); the ack decodes with [`Message::from_args`] (`[null]` → [`RequestError::NullMessage`]) |
-//! | `(*Microservice).Go(endpoint, msg)` | runtime: `Microservice::call` is a future (tokio); `glue_std`: a join handle |
+//! | `(*Microservice).Listen(endpoint, cb)` | runtime: `Microservice::listen(endpoint, Fn(Message))` (survives reconnects and `disconnect`/`connect`; panics caught); pushes decode with [`Message::from_args`] |
+//! | `(*Microservice).Call(endpoint, msg)` | runtime: `Microservice::call(endpoint, &Message)`, `call_with_timeout` (tokio `async`, std blocking); the ack decodes with [`microservice::read_response`] (`[null]` → `BadResponse(`[`RequestError::NullMessage`]`)`); `Timeout`, `NotConnected`, `Disconnected` errors; [`microservice::Calls`] |
+//! | `(*Microservice).Go(endpoint, msg)` | runtime: `Microservice::call` is a future (tokio; spawn it for GOSF's `Go`); `glue_std`: call from a thread of your own |
 //! | `(*Microservice).Lob(endpoint, msg)` | runtime: `Microservice::lob -> Result<(), _>` (reports send failures) |
 //! | `GoMessage` | not needed: the future's output `Result<Message, _>` |
-//! | `ReadGoMessage(ch)` | not needed: `.await` / `join()` |
+//! | `ReadGoMessage(ch)` | not needed: `.await` / `JoinHandle::join` |
 //! | `StructToMap(v)` | [`struct_to_map`], [`Message::with_body`], [`Message::with_meta`] |
 //! | `MapToStruct(m, out)` | [`map_to_struct`], [`Message::body_as`], [`Message::meta_as`] (by JSON names, so it round-trips) |
 //! | `ArrayContainsString(a, v)` | not reproduced: `slice::contains` |
@@ -101,6 +102,7 @@ pub mod context;
 mod error;
 pub mod hooks;
 pub mod message;
+pub mod microservice;
 pub mod plugins;
 pub mod response;
 #[cfg(test)]
@@ -117,5 +119,6 @@ pub use hooks::{
     FRAMEWORK_RESERVED_EVENTS, REQUEST_CYCLE, RESERVED_ENDPOINTS,
 };
 pub use message::{map_to_struct, struct_to_map, Message, Object};
+pub use microservice::{MicroserviceError, MicroserviceOptions, DEFAULT_CALL_TIMEOUT};
 pub use plugins::{AppHandle, Logging, Permission, Plugin, RateLimit, E_FORBIDDEN, E_RATE_LIMIT};
 pub use response::{ack_args, event_args, prepare_response, Correlation, Delivery, ResponsePolicy};

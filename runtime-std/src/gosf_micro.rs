@@ -1,0 +1,399 @@
+//! GOSF microservices (spec §10), re-exported from [`crate::gosf`]: see [`Microservice`].
+
+use crate::gosf::App;
+use crate::sio_client::{AckError, SioClient, Socket};
+use glue_protocol::gosf::event_args;
+use glue_protocol::gosf::microservice::{read_response, reconnects_after, Calls, Registry};
+use glue_protocol::gosf::{Message, MicroserviceError, MicroserviceOptions};
+use std::collections::BTreeMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::thread::ThreadId;
+use std::time::{Duration, Instant};
+
+/// The app's microservices by name (kept in the app context, see
+/// [`Hub::extension`](glue_protocol::gosf::Hub::extension)).
+pub type Microservices = Registry<Microservice>;
+
+type Listener = Arc<dyn Fn(Message) + Send + Sync>;
+type Answer = Result<Message, MicroserviceError>;
+
+struct State {
+    /// The Socket.IO client, from `connect` until `disconnect`.
+    client: Option<SioClient>,
+    /// Bumped by every `connect` that creates a client and by `disconnect`: handlers of an
+    /// older client ignore their events.
+    generation: u64,
+    /// `connect` was called and `disconnect` was not.
+    wanted: bool,
+    listeners: BTreeMap<String, Listener>,
+    /// Calls waiting for an answer: told when the connection drops.
+    calls: Calls<mpsc::Sender<Answer>>,
+    /// The client's driver thread (seen by its handlers).
+    driver: Option<ThreadId>,
+}
+
+struct Inner {
+    name: String,
+    options: MicroserviceOptions,
+    state: Mutex<State>,
+    connected: Condvar,
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A named outgoing Socket.IO v2 connection used as RPC with the [`Message`] envelope
+/// (GOSF's `Microservice`). Cheap to clone (shared). Created by
+/// [`App::register_microservice`] or [`Microservice::new`] + [`connect`](Self::connect).
+///
+/// The connection is one Socket.IO client on the URL's namespace; it reconnects by itself
+/// with the client's backoff (1 s doubling to 5 s, jitter, forever, by default) after any
+/// loss, and after a server DISCONNECT too. Its handlers run on the client's driver thread.
+///
+/// The client is our [`SioClient`](crate::sio_client::SioClient); the server may be any
+/// Socket.IO v2 server speaking the [`Message`] envelope (ours, or Node `socket.io@2.5.1`). On
+/// this runtime: `call` (a blocking RPC over the ack, with a timeout), `lob`
+/// (fire-and-forget that reports what it can), `listen` (pushed events, kept across
+/// reconnections), automatic reconnection with backoff, and the app's registry
+/// ([`App::register_microservice`], [`App::microservice`], [`App::deregister_microservice`]).
+/// The shared rules, options and errors are in [`glue_protocol::gosf::microservice`].
+///
+/// `call` blocks the calling thread until the answer, the timeout or the loss of the
+/// connection. The microservice's client runs on a driver thread of its own, so calling from
+/// a controller (on the server's dispatch thread of that request's connection) is fine: it
+/// delays that connection's next requests only, by at most the call timeout. Calling from a
+/// microservice's own `listen` handler (its driver thread) would wait for itself: that is
+/// [`MicroserviceError::WouldBlock`], nothing sent.
+///
+/// ```no_run
+/// use glue_std::gosf::{App, Message, MicroserviceOptions, ServerConfig};
+/// use std::time::Duration;
+///
+/// let app = App::new(ServerConfig::builder().port(9999).build()?)?;
+/// // Stored even if the service is down; the connection retries with backoff.
+/// let svc = app.register_microservice("users", MicroserviceOptions::new("http://127.0.0.1:9000"))?;
+/// svc.listen("user-changed", |m| println!("pushed: {}", m.text));
+/// svc.wait_connected(Duration::from_secs(5));
+/// let handle = app.clone();
+/// app.listen("lookup", move |_, request| {
+///     let svc = handle.microservice("users")?;
+///     Some(match svc.call("find", &request.message) {
+///         Ok(answer) => answer,
+///         Err(e) => Message::fail().text(e.to_string()),
+///     })
+/// })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Microservice {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Microservice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Microservice")
+            .field("name", &self.inner.name)
+            .field("url", &self.inner.options.url)
+            .field("connected", &self.connected())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Unregisters a call from the disconnect table when it ends (or its future is dropped).
+struct CallGuard<'a> {
+    inner: &'a Inner,
+    key: u64,
+}
+
+impl Drop for CallGuard<'_> {
+    fn drop(&mut self) {
+        self.inner.lock().calls.remove(self.key);
+    }
+}
+
+impl Microservice {
+    /// A microservice `name` for `options`, not connected yet. The URL is checked here
+    /// ([`MicroserviceError::InvalidUrl`]).
+    pub fn new(
+        name: &str,
+        options: MicroserviceOptions,
+    ) -> Result<Microservice, MicroserviceError> {
+        options.validate()?;
+        Ok(Microservice {
+            inner: Arc::new(Inner {
+                name: name.to_owned(),
+                options,
+                state: Mutex::new(State {
+                    client: None,
+                    generation: 0,
+                    wanted: false,
+                    listeners: BTreeMap::new(),
+                    calls: Calls::default(),
+                    driver: None,
+                }),
+                connected: Condvar::new(),
+            }),
+        })
+    }
+
+    /// The name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The options.
+    pub fn options(&self) -> &MicroserviceOptions {
+        &self.inner.options
+    }
+
+    /// Starts connecting and returns at once (GOSF's `Connect`, which dialled and returned the
+    /// first error: here a refused or failed connection is retried in the background; see
+    /// [`connected`](Self::connected) and [`wait_connected`](Self::wait_connected)). Does
+    /// nothing while connecting or connected. Errors only when the client cannot be started
+    /// ([`MicroserviceError::Connect`], e.g. `https` before the client supports TLS).
+    pub fn connect(&self) -> Result<(), MicroserviceError> {
+        let mut st = self.inner.lock();
+        st.wanted = true;
+        if let Some(client) = &st.client {
+            return client.connect().map_err(MicroserviceError::from);
+        }
+        let client = SioClient::connect(&self.inner.options.url, self.inner.options.client.clone())
+            .map_err(|e| MicroserviceError::Connect(e.to_string()))?;
+        st.generation += 1;
+        let generation = st.generation;
+        let weak = Arc::downgrade(&self.inner);
+        client.on_connect(move || {
+            if let Some(inner) = weak.upgrade() {
+                let mut st = inner.lock();
+                if st.generation == generation {
+                    st.driver = Some(std::thread::current().id());
+                    inner.connected.notify_all();
+                }
+            }
+        });
+        let weak = Arc::downgrade(&self.inner);
+        client.on_disconnect(move |reason| on_disconnect(&weak, generation, reason));
+        for (endpoint, handler) in &st.listeners {
+            install(&client, &self.inner.name, endpoint, handler.clone());
+        }
+        st.client = Some(client);
+        Ok(())
+    }
+
+    /// Whether the connection is up now (GOSF's `Connected`).
+    pub fn connected(&self) -> bool {
+        self.inner.lock().client.as_ref().is_some_and(|c| c.is_connected())
+    }
+
+    /// Waits until connected, at most `timeout`; whether it is.
+    pub fn wait_connected(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut st = self.inner.lock();
+        loop {
+            if st.client.as_ref().is_some_and(|c| c.is_connected()) {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            st = self.inner.connected.wait_timeout(st, left).unwrap_or_else(|e| e.into_inner()).0;
+        }
+    }
+
+    /// Closes the connection (a DISCONNECT to the server, no reconnection) until the next
+    /// [`connect`](Self::connect). Calls in flight end with
+    /// [`MicroserviceError::Disconnected`]; listeners stay registered.
+    pub fn disconnect(&self) {
+        let (client, waiting) = {
+            let mut st = self.inner.lock();
+            st.wanted = false;
+            st.generation += 1;
+            (st.client.take(), st.calls.drain())
+        };
+        for w in waiting {
+            let _ = w.send(Err(MicroserviceError::Disconnected));
+        }
+        if let Some(c) = client {
+            c.close();
+        }
+    }
+
+    /// Calls `endpoint` with `message` and returns the response (the ack's first argument),
+    /// blocking at most the configured call timeout (GOSF's `Call`; for its `Go`, call from a
+    /// thread of your own). See [`Microservice`] on which threads may call.
+    pub fn call(&self, endpoint: &str, message: &Message) -> Result<Message, MicroserviceError> {
+        self.call_with_timeout(endpoint, message, self.inner.options.call_timeout)
+    }
+
+    /// As [`call`](Self::call) with this timeout. [`MicroserviceError::NotConnected`] at once
+    /// when the connection is down (nothing sent), [`MicroserviceError::Disconnected`] as
+    /// soon as it drops while waiting, [`MicroserviceError::Timeout`] after `timeout` (a
+    /// later answer is dropped), [`MicroserviceError::BadResponse`] for an answer that is not
+    /// one message, [`MicroserviceError::WouldBlock`] on the client's own thread.
+    pub fn call_with_timeout(
+        &self,
+        endpoint: &str,
+        message: &Message,
+        timeout: Duration,
+    ) -> Result<Message, MicroserviceError> {
+        let (tx, rx) = mpsc::channel();
+        let (socket, key) = {
+            let mut st = self.inner.lock();
+            if st.driver.is_some() && st.driver == Some(std::thread::current().id()) {
+                return Err(MicroserviceError::WouldBlock);
+            }
+            let socket = connected_socket(&st)?;
+            (socket, st.calls.insert(tx.clone()))
+        };
+        let _guard = CallGuard { inner: &self.inner, key };
+        let args = event_args(message);
+        socket.emit_with_ack_then(endpoint, args, Vec::new(), Some(timeout), move |r| {
+            let _ = tx.send(match r {
+                Ok((args, _)) => read_response(&args),
+                Err(AckError::Timeout) => Err(MicroserviceError::Timeout(timeout)),
+                Err(AckError::Emit(e)) => Err(MicroserviceError::Emit(e)),
+                Err(AckError::WouldBlock) => Err(MicroserviceError::WouldBlock),
+                Err(_) => Err(MicroserviceError::Disconnected),
+            });
+        });
+        rx.recv_timeout(timeout).unwrap_or(Err(MicroserviceError::Timeout(timeout)))
+    }
+
+    /// Sends `endpoint` with `message`, no answer expected (GOSF's `Lob`, which hid every
+    /// failure). [`MicroserviceError::NotConnected`] when the connection is down (nothing is
+    /// sent or buffered), [`MicroserviceError::Emit`] for a refused packet. A packet handed to
+    /// a transport that dies right after is still lost: use [`call`](Self::call) for a
+    /// receipt.
+    pub fn lob(&self, endpoint: &str, message: &Message) -> Result<(), MicroserviceError> {
+        let socket = connected_socket(&self.inner.lock())?;
+        socket.emit(endpoint, event_args(message), Vec::new())?;
+        Ok(())
+    }
+
+    /// Calls `handler` with every event `endpoint` the service pushes (GOSF's `Listen`, which
+    /// crashed the process on the first event and lost its handlers on `Connect`). Replaces
+    /// an earlier handler of `endpoint`; kept across reconnections and `disconnect` /
+    /// `connect`. Runs on the client's driver thread: must not block (and cannot
+    /// [`call`](Self::call): [`MicroserviceError::WouldBlock`]; use a thread). A push
+    /// that is not one message object is logged and dropped; a panic is caught and logged.
+    /// A GOSF service answers each call with an event on the endpoint as well as the ack, so a
+    /// handler on an endpoint you also `call` sees those responses too.
+    pub fn listen(&self, endpoint: &str, handler: impl Fn(Message) + Send + Sync + 'static) {
+        let handler: Listener = Arc::new(handler);
+        let mut st = self.inner.lock();
+        st.listeners.insert(endpoint.to_owned(), handler.clone());
+        if let Some(client) = &st.client {
+            install(client, &self.inner.name, endpoint, handler);
+        }
+    }
+}
+
+/// The socket if connected.
+fn connected_socket(st: &State) -> Result<Socket, MicroserviceError> {
+    match &st.client {
+        Some(c) if c.is_connected() => Ok((**c).clone()),
+        _ => Err(MicroserviceError::NotConnected),
+    }
+}
+
+fn install(client: &SioClient, name: &str, endpoint: &str, handler: Listener) {
+    let (name, ep) = (name.to_owned(), endpoint.to_owned());
+    client.on(endpoint, move |args, _, _| match Message::from_args(&args) {
+        Ok(m) => {
+            if catch_unwind(AssertUnwindSafe(|| handler(m))).is_err() {
+                tracing::warn!("microservice {name}: the `{ep}` listener panicked");
+            }
+        }
+        Err(e) => tracing::warn!("microservice {name}: `{ep}` push dropped: {e}"),
+    });
+}
+
+fn on_disconnect(weak: &Weak<Inner>, generation: u64, reason: &str) {
+    let Some(inner) = weak.upgrade() else { return };
+    let (waiting, again) = {
+        let mut st = inner.lock();
+        if st.generation != generation {
+            return;
+        }
+        (st.calls.drain(), st.wanted && reconnects_after(reason))
+    };
+    for w in waiting {
+        let _ = w.send(Err(MicroserviceError::Disconnected));
+    }
+    if again {
+        let delay = inner.options.client.reconnection_delay;
+        let weak = weak.clone();
+        let _ =
+            std::thread::Builder::new().name("microservice-reconnect".into()).spawn(move || {
+                std::thread::sleep(delay);
+                let Some(inner) = weak.upgrade() else { return };
+                let st = inner.lock();
+                if st.generation == generation && st.wanted {
+                    if let Some(c) = &st.client {
+                        let _ = c.connect();
+                    }
+                }
+            });
+    }
+}
+
+impl App {
+    fn registry(&self) -> Microservices {
+        self.extension::<Microservices>().unwrap_or_else(|| {
+            // Installed by `App::new`; only a replaced extension gets here.
+            let r = Microservices::default();
+            self.set_extension(r.clone());
+            r
+        })
+    }
+
+    /// GOSF's `RegisterMicroservice`: creates microservice `name`, stores it in the app
+    /// context and starts connecting it (see [`Microservice::connect`]). Refused, and not
+    /// stored: a taken name ([`MicroserviceError::Duplicate`]) or a bad URL. A connection
+    /// that cannot be established keeps being retried in the background; a client that cannot
+    /// be started is an error after the entry is stored (as GOSF, the entry is not lost).
+    pub fn register_microservice(
+        &self,
+        name: &str,
+        options: MicroserviceOptions,
+    ) -> Result<Microservice, MicroserviceError> {
+        let ms = Microservice::new(name, options)?;
+        self.registry().insert(name, ms.clone())?;
+        ms.connect()?;
+        Ok(ms)
+    }
+
+    /// GOSF's `DeregisterMicroservice`: removes and disconnects microservice `name`; `None`
+    /// for an unknown name (GOSF panicked).
+    pub fn deregister_microservice(&self, name: &str) -> Option<Microservice> {
+        let ms = self.registry().remove(name)?;
+        ms.disconnect();
+        Some(ms)
+    }
+
+    /// GOSF's `GetMicroservice`: microservice `name`, if registered.
+    pub fn microservice(&self, name: &str) -> Option<Microservice> {
+        self.registry().get(name)
+    }
+
+    /// The registered microservices' names, sorted.
+    pub fn microservice_names(&self) -> Vec<String> {
+        self.registry().names()
+    }
+
+    /// Disconnects every registered microservice (they stay registered). Part of
+    /// [`App::shutdown`].
+    pub fn disconnect_microservices(&self) {
+        let registry = self.registry();
+        for name in registry.names() {
+            if let Some(ms) = registry.get(&name) {
+                ms.disconnect();
+            }
+        }
+    }
+}
