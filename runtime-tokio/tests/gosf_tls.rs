@@ -2,7 +2,7 @@
 //! (rcgen), written to PEM files as `ssl-cert` / `ssl-key`; our client over `wss` and over
 //! `https` polling + upgrade, verifying against the test CA.
 
-use glue_tokio::gosf::{App, Message, ServerConfig};
+use glue_tokio::gosf::{App, Message, MicroserviceOptions, ServerConfig};
 use glue_tokio::sio_client::{
     SioClient, SioClientOptions, TlsClientOptions, TlsVerify, Transports,
 };
@@ -78,6 +78,22 @@ async fn gosf_serves_https_and_wss() {
         assert_eq!(answer["body"]["secure"], json!(true));
         client.close();
     }
+    // A microservice over `https` (wss), verified against the test CA.
+    let ms = app
+        .register_microservice(
+            "self",
+            MicroserviceOptions::new(format!("https://localhost:{}", addr.port())).tls(
+                TlsClientOptions {
+                    verify: TlsVerify::CustomRootsPem(ca.clone().into_bytes()),
+                    server_name: None,
+                },
+            ),
+        )
+        .unwrap();
+    assert!(ms.wait_connected(Duration::from_secs(10)).await, "microservice connects over TLS");
+    let answer = ms.call("echo", &Message::ok().text("via-ms")).await.unwrap();
+    assert!(answer.success);
+    assert_eq!(answer.text, "via-ms");
     app.shutdown(Duration::from_secs(2)).await;
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -33,7 +33,11 @@
 
 use super::error::RequestError;
 use super::Message;
-use crate::sio::client::{DisconnectReason, SioClientError, SioClientOptions, Transports};
+#[cfg(doc)]
+use crate::sio::client::TlsVerify;
+use crate::sio::client::{
+    DisconnectReason, SioClientError, SioClientOptions, TlsClientOptions, Transports,
+};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -57,9 +61,8 @@ pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(2);
 /// ```
 #[derive(Debug, Clone)]
 pub struct MicroserviceOptions {
-    /// `http://host:port[/namespace][?query]` (the namespace defaults to `/`). `https` comes
-    /// with the client's TLS support: until then the connection fails with an
-    /// unsupported-scheme error (the entry is registered all the same).
+    /// `http(s)://host:port[/namespace][?query]` (the namespace defaults to `/`); `https`
+    /// connects over TLS (`wss`), verified as [`tls`](MicroserviceOptions::tls) says.
     pub url: String,
     /// How long a runtime's `call` waits for the answer. Default [`DEFAULT_CALL_TIMEOUT`].
     pub call_timeout: Duration,
@@ -108,6 +111,14 @@ impl MicroserviceOptions {
         self
     }
 
+    /// Sets how an `https` service's certificate is verified (default: the WebPKI roots and
+    /// the URL's host name; [`TlsVerify::CustomRootsPem`] for a private CA,
+    /// [`TlsVerify::Insecure`] only for tests) — GOSF's `rejectInvalidHostnames`.
+    pub fn tls(mut self, tls: TlsClientOptions) -> Self {
+        self.client.tls = tls;
+        self
+    }
+
     /// Sets the transports (WebSocket only by default).
     pub fn transports(mut self, transports: Transports) -> Self {
         self.client.transports = transports;
@@ -130,7 +141,7 @@ pub enum MicroserviceError {
     /// The URL or options cannot be used (see the text).
     #[error("invalid microservice URL {0}")]
     InvalidUrl(String),
-    /// The client could not be started (e.g. `https` before the client supports TLS).
+    /// The client could not be started.
     #[error("cannot connect: {0}")]
     Connect(String),
     /// [`Registry::insert`]: the name is taken.
