@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! sio_load --url ws://HOST:PORT --mode echo  --conns N [--size 20] --duration S [--warmup S]
-//! sio_load --url ws://HOST:PORT --mode idle  --conns N [--settle S] [--concurrency C]
+//! sio_load --url ws://HOST:PORT --mode idle  --conns N [--settle S] [--concurrency C] [--hold S]
 //! sio_load --url ws://HOST:PORT --mode bcast --conns N [--size 20] [--window W] --duration S
 //!          [--warmup S]
 //! common: [--server-pid PID] [--label TEXT] [--threads T] [--path /socket.io/]
@@ -21,7 +21,8 @@
 //!   again.
 //! * `idle`: reads the server's VmRSS, opens N clients (`concurrency` handshakes in flight),
 //!   waits `settle` s and reads VmRSS again: growth per client. Every client keeps a reader,
-//!   so a client the server drops is counted out.
+//!   so a client the server drops is counted out. `--hold S` keeps the clients S more
+//!   seconds after the report (for a heap or memory-map look at the server).
 //! * `bcast`: N receivers join room `bench` (`42<id>["join","bench"]`, acked), one more
 //!   client (not in the room) triggers broadcasts `42<id>["bcast","bench","<s>"]`, each of
 //!   which the server emits as `bcast` (`<s>`) to the room and acks. The trigger keeps at
@@ -43,7 +44,7 @@ use std::time::{Duration, Instant};
 
 const USAGE: &str = "usage: sio_load --url ws://HOST:PORT --mode echo|idle|bcast --conns N \
 [--size BYTES] [--duration SECS] [--warmup SECS] [--settle SECS] [--concurrency C] \
-[--window W] [--server-pid PID] [--label TEXT] [--threads T] [--path /socket.io/]";
+[--window W] [--hold SECS] [--server-pid PID] [--label TEXT] [--threads T] [--path /socket.io/]";
 
 fn main() {
     let args = Args::parse(USAGE);
@@ -61,6 +62,7 @@ fn main() {
         duration: args.num("duration", 10.0),
         warmup: args.num("warmup", 2.0),
         settle: args.num("settle", 5.0),
+        hold: args.num("hold", 0.0),
         concurrency: args.num("concurrency", 64),
         window: args.num("window", 4),
         server_pid: args.get("server-pid").map(|p| p.parse().expect("--server-pid")),
@@ -107,6 +109,7 @@ struct Cfg {
     duration: f64,
     warmup: f64,
     settle: f64,
+    hold: f64,
     concurrency: usize,
     window: u64,
     server_pid: Option<u32>,
@@ -315,6 +318,11 @@ async fn idle(cfg: &Cfg) -> Result<(), String> {
         cfg.label, cfg.conns
     );
     println!("RESULT idle {} {open} {rss0} {rss1} {per:.2} {failed}", cfg.label);
+    if cfg.hold > 0.0 {
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        tokio::time::sleep(Duration::from_secs_f64(cfg.hold)).await;
+    }
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 //! Socket.IO v2 benchmark server on glue-tokio (`glue_tokio::sio`), default Engine.IO
 //! settings (ping interval 25 s, timeout 20 s, path `/socket.io/`), current-thread runtime.
 //!
-//! `sio_server --listen ADDR [--report-heap]`
+//! `sio_server --listen ADDR [--report-heap] [--trace-size BYTES]`
 //!
 //! The event contract shared with `sioxide_server` and `sio-server.js`, namespace `/`:
 //! * `echo` (…args) with an ack → acked with the same arguments;
@@ -10,11 +10,14 @@
 //!   included if it is a member), then acked with no arguments if the client asked.
 //!
 //! With `--report-heap` a counting global allocator is switched on and the live heap bytes
-//! (and the most numerous allocation size classes) are printed every 2 s.
+//! (and the most numerous allocation size classes) are printed every 2 s. `--trace-size N`
+//! (implies `--report-heap`) also prints the backtrace of two allocations in N's 16-byte size
+//! class, after skipping the first 2000 (start-up): where per-socket memory comes from.
 
 use glue_tokio::sio::{SioServer, SioServerOptions};
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
 
 struct Counting;
 static COUNT: AtomicBool = AtomicBool::new(false);
@@ -26,6 +29,32 @@ fn class(size: usize) -> usize {
     (size.div_ceil(16)).min(512)
 }
 
+/// `--trace-size N`: the size class whose allocations get a backtrace (0: none); the first
+/// `TRACE_SKIP` are skipped (start-up), then `TRACE_LEFT` are printed.
+static TRACE_CLASS: AtomicUsize = AtomicUsize::new(0);
+static TRACE_SKIP: AtomicIsize = AtomicIsize::new(2000);
+static TRACE_LEFT: AtomicIsize = AtomicIsize::new(2);
+thread_local! {
+    static IN_TRACE: Cell<bool> = const { Cell::new(false) };
+}
+
+fn maybe_trace(size: usize) {
+    let c = TRACE_CLASS.load(Ordering::Relaxed);
+    if c == 0 || class(size) != c {
+        return;
+    }
+    if TRACE_SKIP.fetch_sub(1, Ordering::Relaxed) > 0 || TRACE_LEFT.fetch_sub(1, Ordering::Relaxed) <= 0 {
+        return;
+    }
+    IN_TRACE.with(|g| {
+        if !g.get() {
+            g.set(true);
+            eprintln!("allocation of {size} B:\n{}", std::backtrace::Backtrace::force_capture());
+            g.set(false);
+        }
+    });
+}
+
 // Counting is switched on once, before the runtime starts, so every block freed while it
 // is on was also counted when allocated (apart from a few from `main`'s first lines).
 unsafe impl GlobalAlloc for Counting {
@@ -33,6 +62,7 @@ unsafe impl GlobalAlloc for Counting {
         if COUNT.load(Ordering::Relaxed) {
             LIVE.fetch_add(l.size() as isize, Ordering::Relaxed);
             BY_SIZE[class(l.size())].fetch_add(1, Ordering::Relaxed);
+            maybe_trace(l.size());
         }
         unsafe { System.alloc(l) }
     }
@@ -48,6 +78,7 @@ unsafe impl GlobalAlloc for Counting {
             LIVE.fetch_add(new as isize - l.size() as isize, Ordering::Relaxed);
             BY_SIZE[class(l.size())].fetch_sub(1, Ordering::Relaxed);
             BY_SIZE[class(new)].fetch_add(1, Ordering::Relaxed);
+            maybe_trace(new);
         }
         unsafe { System.realloc(p, l, new) }
     }
@@ -57,9 +88,13 @@ unsafe impl GlobalAlloc for Counting {
 static GLOBAL: Counting = Counting;
 
 fn main() {
-    let args = glue_bench::Args::parse("usage: sio_server --listen ADDR [--report-heap]");
+    let args = glue_bench::Args::parse("usage: sio_server --listen ADDR [--report-heap] [--trace-size BYTES]");
     let listen = args.str_or("listen", "127.0.0.1:9600");
-    let report = args.get("report-heap").is_some();
+    let report = args.get("report-heap").is_some() || args.get("trace-size").is_some();
+    if let Some(n) = args.get("trace-size") {
+        let n: usize = n.parse().expect("--trace-size BYTES");
+        TRACE_CLASS.store(class(n), Ordering::Relaxed);
+    }
     glue_bench::raise_nofile();
     if report {
         COUNT.store(true, Ordering::Relaxed);
