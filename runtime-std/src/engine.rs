@@ -873,6 +873,7 @@ fn ws_reader<L: Hosted>(session: &Arc<Session<L>>, id: WsId, stream: &dyn GlueSt
             continue;
         }
         g.ls.eio.ws_shrink_idle(id);
+        g.ls.shrink_idle(&engine.layer);
         drop(g);
         drop(engine);
         let result = match timeout.arm(stream, deadline, now) {

@@ -184,7 +184,7 @@ fn server_requests_time_out_or_get_answers() {
 fn middleware_refuses_namespaces_and_unknown_ones_are_invalid() {
     let server = SioServer::new(options(5_000));
     server.of("/admin").use_middleware(|hs, query| {
-        if query == Some("token=ok") || hs.query_value("token") == Some("ok") {
+        if query == Some("token=ok") || hs.query_value("token").as_deref() == Some("ok") {
             Ok(())
         } else {
             Err(json!({"code": 42}))

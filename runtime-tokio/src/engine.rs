@@ -473,7 +473,13 @@ impl<L: Hosted> Engine<L> {
         if !rest.is_empty() {
             session.lock().ls.eio.handle_ws_data(now, id, &rest);
         }
-        run_ws(Driver::new(WsPort { session: session.clone(), id }, stream), session, id).await;
+        // The connection's own task: holds only the driver and the session, not this
+        // handshake's state (an idle WebSocket costs one small task).
+        tokio::spawn(run_ws(
+            Driver::new(WsPort { session: session.clone(), id }, stream),
+            session,
+            id,
+        ));
     }
 }
 
@@ -501,7 +507,12 @@ async fn run_ws<L: Hosted, S: AsyncRead + AsyncWrite + Unpin + Send>(
         let woke = match poll_fn(|cx| Poll::Ready(wait.as_mut().poll(cx))).await {
             Poll::Ready(w) => w,
             Poll::Pending => {
-                session.lock().ls.eio.ws_shrink_idle(id);
+                // Nothing to do right now: give back the queues' capacity before sleeping.
+                if let Some(e) = session.engine.upgrade() {
+                    let mut g = session.lock();
+                    g.ls.eio.ws_shrink_idle(id);
+                    g.ls.shrink_idle(&e.layer);
+                }
                 wait.await
             }
         };

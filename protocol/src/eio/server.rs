@@ -398,44 +398,126 @@ pub fn ws_error_response(code: EioErrorCode) -> Bytes {
         .encode()
 }
 
-/// What the application learns about a session from its handshake request.
-#[derive(Debug, Clone, Default)]
+/// What the application learns about a session from its handshake request. Kept for the
+/// session's whole life, so it is stored compactly (one allocation: the URL, the address and
+/// the header lines) and parsed on demand.
+#[derive(Clone, Default)]
 pub struct Handshake {
-    /// The query pairs of the handshake URL (percent-decoded).
-    pub query: Vec<(String, String)>,
-    /// The request headers.
-    pub headers: crate::http::Headers,
-    /// The client address (`ip:port` of the connection).
-    pub address: String,
-    /// The handshake URL (path and query).
-    pub url: String,
+    /// `url`, `address`, then `name:value` lines, separated by `\n` (neither can contain one).
+    text: Box<str>,
+    url_len: u32,
+    address_len: u32,
     /// Whether the connection is TLS.
     pub secure: bool,
     /// When the handshake happened, in milliseconds since the Unix epoch (the runtime's clock).
     pub issued: u64,
 }
 
+impl fmt::Debug for Handshake {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handshake")
+            .field("url", &self.url())
+            .field("address", &self.address())
+            .field("headers", &self.headers().collect::<Vec<_>>())
+            .field("secure", &self.secure)
+            .field("issued", &self.issued)
+            .finish()
+    }
+}
+
 impl Handshake {
     /// The handshake data of request `head` from `address`.
     pub fn from_request(head: &RequestHead, address: &str, secure: bool, issued: u64) -> Self {
+        let clean = |s: &str| s.replace('\n', " ");
+        let (url, address) = (clean(&head.target), clean(address));
+        let mut text = String::with_capacity(
+            url.len()
+                + address.len()
+                + 2
+                + head.headers.iter().map(|(k, v)| k.len() + v.len() + 2).sum::<usize>(),
+        );
+        text.push_str(&url);
+        text.push('\n');
+        text.push_str(&address);
+        for (k, v) in head.headers.iter() {
+            text.push('\n');
+            text.push_str(&clean(k));
+            text.push(':');
+            text.push_str(&clean(v));
+        }
         Handshake {
-            query: head.query_pairs().unwrap_or_default(),
-            headers: head.headers.clone(),
-            address: address.to_owned(),
-            url: head.target.clone(),
+            url_len: url.len().try_into().unwrap_or(u32::MAX),
+            address_len: address.len().try_into().unwrap_or(u32::MAX),
+            text: text.into_boxed_str(),
             secure,
             issued,
         }
     }
 
-    /// The first query value named `key`.
-    pub fn query_value(&self, key: &str) -> Option<&str> {
-        self.query.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    /// The handshake URL (path and query).
+    pub fn url(&self) -> &str {
+        self.text.get(..self.url_len as usize).unwrap_or("")
+    }
+
+    /// The client address (`ip:port` of the connection).
+    pub fn address(&self) -> &str {
+        let start = self.url_len as usize + 1;
+        self.text.get(start..start + self.address_len as usize).unwrap_or("")
+    }
+
+    /// The request headers, in order (names as sent).
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
+        let start =
+            (self.url_len as usize + 1 + self.address_len as usize + 1).min(self.text.len());
+        self.text[start..].split('\n').filter(|l| !l.is_empty()).filter_map(|l| l.split_once(':'))
+    }
+
+    /// The first header named `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v)
+    }
+
+    /// The query pairs of the handshake URL (percent-decoded).
+    pub fn query(&self) -> Vec<(String, String)> {
+        let q = self.url().split_once('?').map(|(_, q)| q).unwrap_or("");
+        crate::http::parse_query(q).unwrap_or_default()
+    }
+
+    /// The first query value named `key` (percent-decoded).
+    pub fn query_value(&self, key: &str) -> Option<String> {
+        self.query().into_iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
     /// Whether the request came from another origin (an `Origin` header was present).
     pub fn xdomain(&self) -> bool {
-        self.headers.get("origin").is_some()
+        self.header("origin").is_some()
+    }
+}
+
+#[cfg(test)]
+mod handshake_tests {
+    use super::*;
+    use crate::http::{Headers, Version};
+
+    #[test]
+    fn compact_handshake_reads_back() {
+        let mut h = Headers::new();
+        h.append("Host", "x");
+        h.append("Origin", "http://a:1");
+        let head = RequestHead {
+            method: "GET".into(),
+            target: "/socket.io/?EIO=3&token=a%20b".into(),
+            version: Version::Http11,
+            headers: h,
+        };
+        let hs = Handshake::from_request(&head, "127.0.0.1:5", true, 7);
+        assert_eq!(hs.url(), "/socket.io/?EIO=3&token=a%20b");
+        assert_eq!(hs.address(), "127.0.0.1:5");
+        assert_eq!(hs.headers().collect::<Vec<_>>(), vec![("Host", "x"), ("Origin", "http://a:1")]);
+        assert_eq!(hs.header("origin"), Some("http://a:1"));
+        assert_eq!(hs.query_value("token").as_deref(), Some("a b"));
+        assert!(hs.xdomain() && hs.secure && hs.issued == 7);
+        assert_eq!(Handshake::default().headers().count(), 0);
     }
 }
 

@@ -674,10 +674,21 @@ impl EioSession {
         self.conn(id).is_some_and(Connection::wants_read)
     }
 
-    /// Gives back idle buffer capacity of WebSocket `id` (call before sleeping).
+    /// Gives back idle buffer capacity of WebSocket `id` and of the session's drained queues
+    /// (call before sleeping: an idle session then holds no queue memory).
     pub fn ws_shrink_idle(&mut self, id: WsId) {
         if let Some(c) = self.conn_mut(id) {
             c.shrink_idle();
+        }
+        self.shrink_idle();
+    }
+
+    /// Gives back the capacity of drained queues.
+    pub fn shrink_idle(&mut self) {
+        release_if_empty(&mut self.events);
+        release_if_empty(&mut self.answers);
+        if let Transport::Polling(p) = &mut self.transport {
+            release_if_empty(&mut p.queue);
         }
     }
 
@@ -928,6 +939,13 @@ impl EioSession {
 impl Polling {
     fn new(mode: PollingMode) -> Polling {
         Polling { mode, held: None, queue: VecDeque::new(), queued_bytes: 0, drained: false }
+    }
+}
+
+/// Frees a drained queue's buffer (a `VecDeque` keeps its capacity when emptied).
+pub(crate) fn release_if_empty<T>(q: &mut VecDeque<T>) {
+    if q.is_empty() && q.capacity() > 0 {
+        *q = VecDeque::new();
     }
 }
 

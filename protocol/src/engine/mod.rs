@@ -12,6 +12,7 @@
 mod core;
 pub mod eio;
 pub mod sio;
+mod small_map;
 
 pub use self::core::{request_error_response, EngineCore, Fallback, SessionMap};
 
@@ -47,6 +48,8 @@ pub trait Layer: Send + Sync + Sized + 'static {
     }
     /// Runs the layer's due deadlines (under the lock).
     fn handle_timeout(&self, _state: &mut LayerState<Self>, _now: Instant) {}
+    /// Gives back the layer's idle memory (drained queues) before the connection sleeps.
+    fn shrink_idle(&self, _conn: &mut Self::Conn) {}
 }
 
 /// A runtime's handle to one session of layer `L` (cheap to clone).
@@ -120,6 +123,14 @@ pub struct LayerState<L: Layer> {
 }
 
 impl<L: Layer> LayerState<L> {
+    /// Gives back the capacity of drained queues — the session's, the work queue's and the
+    /// layer's (call before the connection sleeps).
+    pub fn shrink_idle(&mut self, layer: &L) {
+        crate::eio::session::release_if_empty(&mut self.work);
+        self.eio.shrink_idle();
+        layer.shrink_idle(&mut self.upper);
+    }
+
     /// A new session's state.
     pub fn new(eio: EioSession, upper: L::Conn, work: Vec<L::Work>) -> Self {
         LayerState { eio, upper, work: work.into(), dispatching: false, timer_at: None }

@@ -4,6 +4,7 @@
 //! (their `SioServer` owns the engine; the other public types are these, over the runtime's
 //! [`SioSession`] handle).
 
+use super::small_map::SmallMap;
 use super::{Layer, LayerState, SessionHandle};
 use crate::eio::server::{EioServerOptions, Handshake};
 use crate::eio::session::{EncodedPacket, SendError};
@@ -148,7 +149,7 @@ impl<H> SioLayer<H> {
 }
 
 struct NsSocket<H> {
-    handlers: HashMap<String, EventHandler<H>>,
+    handlers: SmallMap<Box<str>, EventHandler<H>>,
     on_disconnect: Option<DisconnectHandler<H>>,
     acks: HashMap<u64, AckCallback>,
 }
@@ -157,7 +158,8 @@ struct NsSocket<H> {
 pub struct SioConnState<H> {
     conn: SioServerConn,
     handshake: Arc<Handshake>,
-    sockets: HashMap<Arc<str>, NsSocket<H>>,
+    /// Per namespace joined (a client rarely has more than two).
+    sockets: SmallMap<Arc<str>, NsSocket<H>>,
 }
 
 impl<H: SioSession> Layer for SioLayer<H> {
@@ -173,8 +175,13 @@ impl<H: SioSession> Layer for SioLayer<H> {
         let root_auto = self.namespace("/").is_none_or_no_middleware();
         let (mut conn, initial) = SioServerConn::new(self.conn.clone(), root_auto);
         let work: Vec<ConnEvent> = std::iter::from_fn(|| conn.poll_event()).collect();
-        let state = SioConnState { conn, handshake: Arc::new(handshake), sockets: HashMap::new() };
+        let state =
+            SioConnState { conn, handshake: Arc::new(handshake), sockets: SmallMap::default() };
         (state, initial, work)
+    }
+
+    fn shrink_idle(&self, conn: &mut SioConnState<H>) {
+        conn.conn.shrink_idle();
     }
 
     fn pump(&self, st: &mut LayerState<Self>, now: Instant) {
@@ -242,7 +249,7 @@ impl<H: SioSession> Layer for SioLayer<H> {
             ConnEvent::Event { nsp, name, args, attachments, ack } => {
                 let Some(socket) = self.socket_of(session, &nsp) else { return };
                 let handler = session.peek(|st| {
-                    st.upper.sockets.get(&nsp).and_then(|s| s.handlers.get(&name).cloned())
+                    st.upper.sockets.get(&*nsp).and_then(|s| s.handlers.get(&*name).cloned())
                 });
                 if let Some(h) = handler {
                     let responder = ack.map(|id| AckResponder { socket: socket.clone(), id });
@@ -251,14 +258,14 @@ impl<H: SioSession> Layer for SioLayer<H> {
             }
             ConnEvent::Ack { nsp, id, args, attachments } => {
                 let cb = session
-                    .peek(|st| st.upper.sockets.get_mut(&nsp).and_then(|s| s.acks.remove(&id)));
+                    .peek(|st| st.upper.sockets.get_mut(&*nsp).and_then(|s| s.acks.remove(&id)));
                 if let Some(cb) = cb {
                     cb(Ok(Payload { args, bins: attachments }));
                 }
             }
             ConnEvent::AckFailed { nsp, id, reason } => {
                 let cb = session
-                    .peek(|st| st.upper.sockets.get_mut(&nsp).and_then(|s| s.acks.remove(&id)));
+                    .peek(|st| st.upper.sockets.get_mut(&*nsp).and_then(|s| s.acks.remove(&id)));
                 if let Some(cb) = cb {
                     cb(Err(match reason {
                         AckFailure::Timeout => AckError::Timeout,
@@ -268,7 +275,7 @@ impl<H: SioSession> Layer for SioLayer<H> {
             }
             ConnEvent::Disconnected { nsp, reason } => {
                 let Some(socket) = self.socket_of(session, &nsp) else { return };
-                let state = session.peek(|st| st.upper.sockets.remove(&nsp));
+                let state = session.peek(|st| st.upper.sockets.remove(&*nsp));
                 socket.ns.rooms().remove_socket(&socket.id);
                 socket.ns.sockets().remove(&socket.id);
                 if let Some(mut s) = state {
@@ -537,8 +544,8 @@ impl<H: SioSession> SioSocket<H> {
         f: impl Fn(&SioSocket<H>, Payload, Option<AckResponder<H>>) + Send + Sync + 'static,
     ) {
         self.session.peek(|st| {
-            if let Some(s) = st.upper.sockets.get_mut(&self.ns.name) {
-                s.handlers.insert(event.to_owned(), Arc::new(f));
+            if let Some(s) = st.upper.sockets.get_mut(&*self.ns.name) {
+                s.handlers.insert(event.into(), Arc::new(f));
             }
         });
     }
@@ -546,7 +553,7 @@ impl<H: SioSession> SioSocket<H> {
     /// Sets the handler run once when the socket disconnects.
     pub fn on_disconnect(&self, f: impl FnOnce(&SioSocket<H>, DisconnectReason) + Send + 'static) {
         self.session.peek(|st| {
-            if let Some(s) = st.upper.sockets.get_mut(&self.ns.name) {
+            if let Some(s) = st.upper.sockets.get_mut(&*self.ns.name) {
                 s.on_disconnect = Some(Box::new(f));
             }
         });
@@ -602,7 +609,7 @@ impl<H: SioSession> SioSocket<H> {
                 st.upper.conn.cancel_ack(id);
                 return Err(e.into());
             }
-            if let Some(s) = st.upper.sockets.get_mut(&nsp) {
+            if let Some(s) = st.upper.sockets.get_mut(&*nsp) {
                 s.acks.insert(id, Box::new(callback));
             }
             Ok(())
@@ -675,7 +682,7 @@ impl<H: SioSession> SioSocket<H> {
 
 impl<H> Default for NsSocket<H> {
     fn default() -> Self {
-        NsSocket { handlers: HashMap::new(), on_disconnect: None, acks: HashMap::new() }
+        NsSocket { handlers: SmallMap::default(), on_disconnect: None, acks: HashMap::new() }
     }
 }
 

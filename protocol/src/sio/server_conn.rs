@@ -483,6 +483,17 @@ impl SioServerConn {
         self.acks.values().filter_map(|a| a.deadline).min()
     }
 
+    /// Gives back the capacity of drained queues (call before the connection sleeps).
+    pub fn shrink_idle(&mut self) {
+        use crate::eio::session::release_if_empty;
+        release_if_empty(&mut self.events);
+        release_if_empty(&mut self.transmit);
+        release_if_empty(&mut self.held);
+        if self.acks.is_empty() && self.acks.capacity() > 0 {
+            self.acks = HashMap::new();
+        }
+    }
+
     /// The next packet to send through the Engine.IO session.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<EncodedPacket> {
