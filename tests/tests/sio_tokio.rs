@@ -5,7 +5,7 @@
 use glue_protocol::eio::server::EioServerOptions;
 use glue_protocol::eio::session::EioConfig;
 use glue_protocol::ws::Message;
-use glue_tokio::sio::{AckError, Payload, SioServer, SioServerOptions};
+use glue_tokio::sio::{AckError, EmitError, Payload, SioServer, SioServerOptions};
 use glue_tokio::ws::{connect, WebSocket};
 use serde_json::json;
 use std::sync::{Arc, Mutex};
@@ -224,4 +224,29 @@ async fn release_closes_every_session() {
     assert_eq!(server.session_count(), 0);
     let end = timeout(LIMIT, a.recv()).await.unwrap();
     assert!(!matches!(end, Some(Ok(_))), "{end:?}");
+}
+
+#[tokio::test]
+async fn volatile_broadcasts_skip_transports_that_cannot_take_them() {
+    let server = SioServer::new(options(5_000));
+    let addr = start(&server).await;
+    let (mut ws, _) = ws_client(&addr).await;
+    // A polling client that holds no poll right now.
+    let (status, body) = http(
+        &addr,
+        "GET /socket.io/?EIO=3&transport=polling&b64=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status, 200);
+    let sid = body.split("\"sid\":\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let root = server.of("/");
+    eventually(|| root.sockets().len() == 2).await;
+    assert_eq!(root.broadcast().volatile().emit("v", vec![]).unwrap(), 1);
+    assert_eq!(text(&mut ws).await, "42[\"v\"]");
+    assert_eq!(root.get(&sid).unwrap().emit_volatile("v", vec![]), Err(EmitError::Full));
+    assert_eq!(root.emit("n", vec![]).unwrap(), 2);
+    let poll = format!(
+        "GET /socket.io/?EIO=3&transport=polling&b64=1&sid={sid} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    );
+    assert_eq!(http(&addr, &poll).await, (200, "7:42[\"n\"]".to_owned()));
 }

@@ -398,7 +398,12 @@ impl<H: SioSession> Namespace<H> {
 
     /// Broadcast to room `room`.
     pub fn to(&self, room: &str) -> Broadcast<H> {
-        Broadcast { ns: self.ns.clone(), rooms: vec![room.to_owned()], except: Vec::new() }
+        Broadcast {
+            ns: self.ns.clone(),
+            rooms: vec![room.to_owned()],
+            except: Vec::new(),
+            volatile: false,
+        }
     }
 
     /// Emits to every socket of the namespace.
@@ -408,7 +413,7 @@ impl<H: SioSession> Namespace<H> {
 
     /// A broadcast to every socket (narrow it with `to` / `except`).
     pub fn broadcast(&self) -> Broadcast<H> {
-        Broadcast { ns: self.ns.clone(), rooms: Vec::new(), except: Vec::new() }
+        Broadcast { ns: self.ns.clone(), rooms: Vec::new(), except: Vec::new(), volatile: false }
     }
 
     /// The rooms of the namespace (socket-id rooms included).
@@ -422,6 +427,7 @@ pub struct Broadcast<H> {
     ns: Arc<NsInner<H>>,
     rooms: Vec<String>,
     except: Vec<String>,
+    volatile: bool,
 }
 
 impl<H> fmt::Debug for NsInner<H> {
@@ -440,6 +446,14 @@ impl<H: SioSession> Broadcast<H> {
     /// Not to the members of `room` (a socket id excludes that socket).
     pub fn except(mut self, room: &str) -> Broadcast<H> {
         self.except.push(room.to_owned());
+        self
+    }
+
+    /// Volatile (socket.io's `volatile` flag): a recipient whose transport cannot take the
+    /// packet at once (polling without a waiting poll, a WebSocket with unsent output) is
+    /// skipped instead of queued.
+    pub fn volatile(mut self) -> Broadcast<H> {
+        self.volatile = true;
         self
     }
 
@@ -469,7 +483,7 @@ impl<H: SioSession> Broadcast<H> {
         };
         let mut n = 0;
         for s in targets {
-            if s.send_packets(&encoded).is_ok() {
+            if s.send_packets_if(&encoded, self.volatile).is_ok() {
                 n += 1;
             }
         }
@@ -560,13 +574,28 @@ impl<H: SioSession> SioSocket<H> {
     }
 
     fn send_packets(&self, packets: &[EncodedPacket]) -> Result<(), EmitError> {
+        self.send_packets_if(packets, false)
+    }
+
+    /// Sends; with `volatile`, only if the transport can take the packets at once.
+    fn send_packets_if(&self, packets: &[EncodedPacket], volatile: bool) -> Result<(), EmitError> {
         let nsp = &self.ns.name;
         self.session.with(|st, now| {
             if !st.upper.conn.is_connected(nsp) {
                 return Err(EmitError::NotConnected);
             }
+            if volatile && !st.eio.is_writable() {
+                return Err(EmitError::Full);
+            }
             st.eio.send_all(now, packets).map_err(EmitError::from)
         })
+    }
+
+    /// Emits `event` only if the transport can take it at once (socket.io's `volatile`);
+    /// otherwise it is dropped with [`EmitError::Full`].
+    pub fn emit_volatile(&self, event: &str, args: Vec<Value>) -> Result<(), EmitError> {
+        let packet = SioPacket::event(&self.ns.name, event, args, Vec::new(), None)?;
+        self.send_packets_if(&encode_packet(&packet), true)
     }
 
     /// Emits `event` with JSON `args`.
@@ -650,12 +679,18 @@ impl<H: SioSession> SioSocket<H> {
             ns: self.ns.clone(),
             rooms: vec![room.to_owned()],
             except: vec![self.id.to_string()],
+            volatile: false,
         }
     }
 
     /// A broadcast to every socket of the namespace but this one.
     pub fn broadcast(&self) -> Broadcast<H> {
-        Broadcast { ns: self.ns.clone(), rooms: Vec::new(), except: vec![self.id.to_string()] }
+        Broadcast {
+            ns: self.ns.clone(),
+            rooms: Vec::new(),
+            except: vec![self.id.to_string()],
+            volatile: false,
+        }
     }
 
     /// Disconnects this namespace socket (the client gets DISCONNECT and does not reconnect
@@ -694,7 +729,12 @@ impl<H> Clone for Namespace<H> {
 
 impl<H> Clone for Broadcast<H> {
     fn clone(&self) -> Self {
-        Broadcast { ns: self.ns.clone(), rooms: self.rooms.clone(), except: self.except.clone() }
+        Broadcast {
+            ns: self.ns.clone(),
+            rooms: self.rooms.clone(),
+            except: self.except.clone(),
+            volatile: self.volatile,
+        }
     }
 }
 
