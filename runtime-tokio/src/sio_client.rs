@@ -35,10 +35,11 @@ use bytes::Bytes;
 use glue_protocol::eio::client::{EioAction, RequestId};
 use glue_protocol::http::{ClientConnection, Limits, Request};
 use glue_protocol::sio::client::{SioClient as Machine, SioClientState};
+use glue_protocol::sio::client_dispatch::{AckEnd, AckRefused, ClientCore, Idle};
 use std::collections::HashMap;
 use std::future::Future;
 use std::ops::Deref;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot, Notify};
@@ -65,49 +66,41 @@ pub enum AckError {
     Cancelled,
 }
 
+impl From<AckEnd> for AckError {
+    fn from(e: AckEnd) -> Self {
+        match e {
+            AckEnd::Timeout => AckError::Timeout,
+            AckEnd::Cancelled => AckError::Cancelled,
+        }
+    }
+}
+
+impl From<AckRefused> for AckError {
+    fn from(e: AckRefused) -> Self {
+        match e {
+            AckRefused::Stopped => AckError::Cancelled,
+            AckRefused::Emit(e) => AckError::Emit(e),
+        }
+    }
+}
+
 type AckResult = Result<(Vec<Value>, Vec<Bytes>), AckError>;
-type EventHandler = Arc<dyn Fn(Vec<Value>, Vec<Bytes>, Option<AckResponder>) + Send + Sync>;
-type ConnectHandler = Arc<dyn Fn() + Send + Sync>;
-type DisconnectHandler = Arc<dyn Fn(&str) + Send + Sync>;
-type ErrorHandler = Arc<dyn Fn(&Value) + Send + Sync>;
-type AnyHandler = Arc<dyn Fn(&SioClientEvent) + Send + Sync>;
-
-#[derive(Default)]
-struct NsHandlers {
-    events: HashMap<String, EventHandler>,
-    connect: Vec<ConnectHandler>,
-    disconnect: Vec<DisconnectHandler>,
-    connect_error: Vec<ErrorHandler>,
-}
-
-struct State {
-    machine: Machine,
-    handlers: HashMap<String, NsHandlers>,
-    client_handlers: Vec<AnyHandler>,
-    acks: HashMap<(String, u64), oneshot::Sender<AckResult>>,
-    /// Every handle is gone.
-    abandoned: bool,
-    /// The driver task has ended.
-    stopped: bool,
-}
+type State = glue_protocol::sio::client_dispatch::ClientState<AckResponder>;
 
 struct Shared {
-    state: Mutex<State>,
+    core: ClientCore<AckResponder>,
     wake: Notify,
     target: Target,
 }
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.core.lock()
     }
 
     /// Runs a command on the machine and wakes the task.
     fn command<R>(&self, f: impl FnOnce(&mut Machine, Instant) -> R) -> R {
-        let r = {
-            let mut st = self.lock();
-            f(&mut st.machine, Instant::now())
-        };
+        let r = self.core.command(Instant::now(), f);
         self.wake.notify_one();
         r
     }
@@ -309,73 +302,14 @@ impl Io {
 
 /// Calls the handlers of one event (outside the lock).
 fn dispatch(shared: &Arc<Shared>, event: SioClientEvent) {
-    let any: Vec<AnyHandler> = shared.lock().client_handlers.clone();
-    for h in &any {
-        h(&event);
-    }
-    match event {
-        SioClientEvent::Event { nsp, name, args, attachments, id } => {
-            let handler = {
-                let st = shared.lock();
-                st.handlers.get(&nsp).and_then(|h| h.events.get(&name)).cloned()
-            };
-            if let Some(h) = handler {
-                let responder =
-                    id.map(|id| AckResponder { shared: shared.clone(), nsp: nsp.clone(), id });
-                h(args, attachments, responder);
-            }
-        }
-        SioClientEvent::Ack { nsp, id, args, attachments } => {
-            if let Some(tx) = shared.lock().acks.remove(&(nsp, id)) {
-                let _ = tx.send(Ok((args, attachments)));
-            }
-        }
-        SioClientEvent::AckTimeout { nsp, id } => {
-            if let Some(tx) = shared.lock().acks.remove(&(nsp, id)) {
-                let _ = tx.send(Err(AckError::Timeout));
-            }
-        }
-        SioClientEvent::AckCancelled { nsp, id } => {
-            if let Some(tx) = shared.lock().acks.remove(&(nsp, id)) {
-                let _ = tx.send(Err(AckError::Cancelled));
-            }
-        }
-        SioClientEvent::Connect { nsp } => {
-            let hs = shared.lock().handlers.get(&nsp).map(|h| h.connect.clone());
-            for h in hs.unwrap_or_default() {
-                h();
-            }
-        }
-        SioClientEvent::Disconnect { nsp, reason } => {
-            let hs = shared.lock().handlers.get(&nsp).map(|h| h.disconnect.clone());
-            for h in hs.unwrap_or_default() {
-                h(reason.as_str());
-            }
-        }
-        SioClientEvent::ConnectError { nsp, data } => {
-            let hs = shared.lock().handlers.get(&nsp).map(|h| h.connect_error.clone());
-            for h in hs.unwrap_or_default() {
-                h(&data);
-            }
-        }
-        _ => {}
-    }
+    shared.core.dispatch(event, |nsp, id| AckResponder { shared: shared.clone(), nsp, id });
 }
 
 async fn run(shared: Arc<Shared>) {
     let (tx, mut rx) = mpsc::channel::<Report>(256);
     let mut io = Io::default();
     loop {
-        let (actions, events) = {
-            let mut st = shared.lock();
-            if st.abandoned && st.machine.state() != SioClientState::Closed {
-                st.machine.close(Instant::now());
-            }
-            let actions: Vec<EioAction> = std::iter::from_fn(|| st.machine.poll_action()).collect();
-            let events: Vec<SioClientEvent> =
-                std::iter::from_fn(|| st.machine.poll_event()).collect();
-            (actions, events)
-        };
+        let (actions, events) = shared.core.poll(Instant::now());
         if !actions.is_empty() || !events.is_empty() {
             for a in actions {
                 io.execute(&shared, &tx, a);
@@ -385,17 +319,9 @@ async fn run(shared: Arc<Shared>) {
             }
             continue;
         }
-        let deadline = {
-            let mut st = shared.lock();
-            let deadline = st.machine.poll_timeout();
-            if st.abandoned && deadline.is_none() {
-                st.stopped = true;
-                for (_, tx) in st.acks.drain() {
-                    let _ = tx.send(Err(AckError::Cancelled));
-                }
-                return;
-            }
-            deadline
+        let deadline = match shared.core.idle() {
+            Idle::Wait(deadline) => deadline,
+            Idle::Stop => return,
         };
         let sleep = async {
             match deadline {
@@ -438,7 +364,7 @@ struct Handle {
 
 impl Drop for Handle {
     fn drop(&mut self) {
-        self.shared.lock().abandoned = true;
+        self.shared.core.abandon();
         self.shared.wake.notify_one();
     }
 }
@@ -483,14 +409,7 @@ impl SioClient {
         config.engine.port = Some(port);
         let machine = Machine::new(config, &mut OsEntropy::new());
         let shared = Arc::new(Shared {
-            state: Mutex::new(State {
-                machine,
-                handlers: HashMap::new(),
-                client_handlers: Vec::new(),
-                acks: HashMap::new(),
-                abandoned: false,
-                stopped: false,
-            }),
+            core: ClientCore::new(machine),
             wake: Notify::new(),
             target: Target {
                 host: url.host.clone(),
@@ -528,7 +447,7 @@ impl SioClient {
     /// Calls `f` with every client event (connects, disconnects, reconnection attempts,
     /// incoming events and acks…) before the specific handlers.
     pub fn on_any_event(&self, f: impl Fn(&SioClientEvent) + Send + Sync + 'static) {
-        self.main.shared.lock().client_handlers.push(Arc::new(f));
+        self.main.shared.core.on_any_event(f);
     }
 
     /// The manager's state.
@@ -600,27 +519,23 @@ impl Socket {
         event: &str,
         handler: impl Fn(Vec<Value>, Vec<Bytes>, Option<AckResponder>) + Send + Sync + 'static,
     ) {
-        let mut st = self.shared.lock();
-        let h = st.handlers.entry(self.nsp.clone()).or_default();
-        h.events.insert(event.to_owned(), Arc::new(handler));
+        self.shared.core.on(&self.nsp, event, handler);
     }
 
     /// Calls `f` on every (re)connection of the namespace.
     pub fn on_connect(&self, f: impl Fn() + Send + Sync + 'static) {
-        self.shared.lock().handlers.entry(self.nsp.clone()).or_default().connect.push(Arc::new(f));
+        self.shared.core.on_connect(&self.nsp, f);
     }
 
     /// Calls `f` with the reason (`io server disconnect`, `transport close`, …) on every
     /// disconnection of the namespace.
     pub fn on_disconnect(&self, f: impl Fn(&str) + Send + Sync + 'static) {
-        let mut st = self.shared.lock();
-        st.handlers.entry(self.nsp.clone()).or_default().disconnect.push(Arc::new(f));
+        self.shared.core.on_disconnect(&self.nsp, f);
     }
 
     /// Calls `f` with the server's data when it refuses the namespace.
     pub fn on_connect_error(&self, f: impl Fn(&Value) + Send + Sync + 'static) {
-        let mut st = self.shared.lock();
-        st.handlers.entry(self.nsp.clone()).or_default().connect_error.push(Arc::new(f));
+        self.shared.core.on_connect_error(&self.nsp, f);
     }
 
     /// Emits `event` with `args` (binary values as placeholders numbered
@@ -661,22 +576,16 @@ impl Socket {
         bins: Vec<Bytes>,
         timeout: Option<Duration>,
     ) -> impl Future<Output = AckResult> + Send + 'static {
-        let (tx, rx) = oneshot::channel();
-        let r = {
-            let mut st = self.shared.lock();
-            if st.stopped {
-                Err(AckError::Cancelled)
-            } else {
-                let now = Instant::now();
-                match st.machine.emit_with_ack(now, &self.nsp, event, args, bins, timeout) {
-                    Ok(id) => {
-                        st.acks.insert((self.nsp.clone(), id), tx);
-                        Ok(())
-                    }
-                    Err(e) => Err(AckError::Emit(e)),
+        let (tx, rx) = oneshot::channel::<AckResult>();
+        let r = self
+            .shared
+            .core
+            .emit_with_ack(Instant::now(), &self.nsp, event, args, bins, timeout, {
+                move |r: AckResult| {
+                    let _ = tx.send(r);
                 }
-            }
-        };
+            })
+            .map_err(|(e, _)| AckError::from(e));
         self.shared.wake.notify_one();
         async move {
             r?;

@@ -32,6 +32,7 @@
 
 mod binary;
 pub mod client;
+pub mod client_dispatch;
 mod client_options;
 mod client_url;
 mod error;
