@@ -3,10 +3,10 @@
 use crate::gosf::App;
 use crate::sio_client::{AckError, SioClient, Socket};
 use glue_protocol::gosf::event_args;
-use glue_protocol::gosf::microservice::{read_response, reconnects_after, Calls, Registry};
+use glue_protocol::gosf::microservice::{
+    listener_event, read_response, Link, Listener, MicroserviceHandle, Registry,
+};
 use glue_protocol::gosf::{Message, MicroserviceError, MicroserviceOptions};
-use std::collections::BTreeMap;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
@@ -15,20 +15,10 @@ use std::time::{Duration, Instant};
 /// [`Hub::extension`](glue_protocol::gosf::Hub::extension)).
 pub type Microservices = Registry<Microservice>;
 
-type Listener = Arc<dyn Fn(Message) + Send + Sync>;
 type Answer = Result<Message, MicroserviceError>;
 
 struct State {
-    /// The Socket.IO client, from `connect` until `disconnect`.
-    client: Option<SioClient>,
-    /// Bumped by every `connect` that creates a client and by `disconnect`: handlers of an
-    /// older client ignore their events.
-    generation: u64,
-    /// `connect` was called and `disconnect` was not.
-    wanted: bool,
-    listeners: BTreeMap<String, Listener>,
-    /// Calls waiting for an answer: told when the connection drops.
-    calls: Calls<mpsc::Sender<Answer>>,
+    link: Link<SioClient, mpsc::Sender<Answer>>,
     /// The client's driver thread (seen by its handlers).
     driver: Option<ThreadId>,
 }
@@ -111,7 +101,7 @@ struct CallGuard<'a> {
 
 impl Drop for CallGuard<'_> {
     fn drop(&mut self) {
-        self.inner.lock().calls.remove(self.key);
+        self.inner.lock().link.calls.remove(self.key);
     }
 }
 
@@ -127,14 +117,7 @@ impl Microservice {
             inner: Arc::new(Inner {
                 name: name.to_owned(),
                 options,
-                state: Mutex::new(State {
-                    client: None,
-                    generation: 0,
-                    wanted: false,
-                    listeners: BTreeMap::new(),
-                    calls: Calls::default(),
-                    driver: None,
-                }),
+                state: Mutex::new(State { link: Link::default(), driver: None }),
                 connected: Condvar::new(),
             }),
         })
@@ -157,36 +140,38 @@ impl Microservice {
     /// ([`MicroserviceError::Connect`], e.g. `https` before the client supports TLS).
     pub fn connect(&self) -> Result<(), MicroserviceError> {
         let mut st = self.inner.lock();
-        st.wanted = true;
-        if let Some(client) = &st.client {
+        if let Some(client) = st.link.want() {
             return client.connect().map_err(MicroserviceError::from);
         }
         let client = SioClient::connect(&self.inner.options.url, self.inner.options.client.clone())
             .map_err(|e| MicroserviceError::Connect(e.to_string()))?;
-        st.generation += 1;
-        let generation = st.generation;
-        let weak = Arc::downgrade(&self.inner);
-        client.on_connect(move || {
-            if let Some(inner) = weak.upgrade() {
-                let mut st = inner.lock();
-                if st.generation == generation {
-                    st.driver = Some(std::thread::current().id());
-                    inner.connected.notify_all();
-                }
-            }
-        });
-        let weak = Arc::downgrade(&self.inner);
-        client.on_disconnect(move |reason| on_disconnect(&weak, generation, reason));
-        for (endpoint, handler) in &st.listeners {
-            install(&client, &self.inner.name, endpoint, handler.clone());
-        }
-        st.client = Some(client);
+        let name = &self.inner.name;
+        st.link.attach(
+            client,
+            |client, generation| {
+                let weak = Arc::downgrade(&self.inner);
+                client.on_connect(move || {
+                    if let Some(inner) = weak.upgrade() {
+                        let mut st = inner.lock();
+                        if st.link.is_current(generation) {
+                            st.driver = Some(std::thread::current().id());
+                            inner.connected.notify_all();
+                        }
+                    }
+                });
+                let weak = Arc::downgrade(&self.inner);
+                client.on_disconnect(move |reason| on_disconnect(&weak, generation, reason));
+            },
+            |client, endpoint, handler| {
+                client.on(endpoint, listener_event(name, endpoint, handler))
+            },
+        );
         Ok(())
     }
 
     /// Whether the connection is up now (GOSF's `Connected`).
     pub fn connected(&self) -> bool {
-        self.inner.lock().client.as_ref().is_some_and(|c| c.is_connected())
+        self.inner.lock().link.client().is_some_and(|c| c.is_connected())
     }
 
     /// Waits until connected, at most `timeout`; whether it is.
@@ -194,7 +179,7 @@ impl Microservice {
         let deadline = Instant::now() + timeout;
         let mut st = self.inner.lock();
         loop {
-            if st.client.as_ref().is_some_and(|c| c.is_connected()) {
+            if st.link.client().is_some_and(|c| c.is_connected()) {
                 return true;
             }
             let left = deadline.saturating_duration_since(Instant::now());
@@ -209,12 +194,7 @@ impl Microservice {
     /// [`connect`](Self::connect). Calls in flight end with
     /// [`MicroserviceError::Disconnected`]; listeners stay registered.
     pub fn disconnect(&self) {
-        let (client, waiting) = {
-            let mut st = self.inner.lock();
-            st.wanted = false;
-            st.generation += 1;
-            (st.client.take(), st.calls.drain())
-        };
+        let (client, waiting) = self.inner.lock().link.release();
         for w in waiting {
             let _ = w.send(Err(MicroserviceError::Disconnected));
         }
@@ -248,7 +228,7 @@ impl Microservice {
                 return Err(MicroserviceError::WouldBlock);
             }
             let socket = connected_socket(&st)?;
-            (socket, st.calls.insert(tx.clone()))
+            (socket, st.link.calls.insert(tx.clone()))
         };
         let _guard = CallGuard { inner: &self.inner, key };
         let args = event_args(message);
@@ -286,42 +266,20 @@ impl Microservice {
     pub fn listen(&self, endpoint: &str, handler: impl Fn(Message) + Send + Sync + 'static) {
         let handler: Listener = Arc::new(handler);
         let mut st = self.inner.lock();
-        st.listeners.insert(endpoint.to_owned(), handler.clone());
-        if let Some(client) = &st.client {
-            install(client, &self.inner.name, endpoint, handler);
+        if let Some(client) = st.link.listen(endpoint, handler.clone()) {
+            client.on(endpoint, listener_event(&self.inner.name, endpoint, handler));
         }
     }
 }
 
 /// The socket if connected.
 fn connected_socket(st: &State) -> Result<Socket, MicroserviceError> {
-    match &st.client {
-        Some(c) if c.is_connected() => Ok((**c).clone()),
-        _ => Err(MicroserviceError::NotConnected),
-    }
-}
-
-fn install(client: &SioClient, name: &str, endpoint: &str, handler: Listener) {
-    let (name, ep) = (name.to_owned(), endpoint.to_owned());
-    client.on(endpoint, move |args, _, _| match Message::from_args(&args) {
-        Ok(m) => {
-            if catch_unwind(AssertUnwindSafe(|| handler(m))).is_err() {
-                tracing::warn!("microservice {name}: the `{ep}` listener panicked");
-            }
-        }
-        Err(e) => tracing::warn!("microservice {name}: `{ep}` push dropped: {e}"),
-    });
+    st.link.connected(|c| c.is_connected()).map(|c| (**c).clone())
 }
 
 fn on_disconnect(weak: &Weak<Inner>, generation: u64, reason: &str) {
     let Some(inner) = weak.upgrade() else { return };
-    let (waiting, again) = {
-        let mut st = inner.lock();
-        if st.generation != generation {
-            return;
-        }
-        (st.calls.drain(), st.wanted && reconnects_after(reason))
-    };
+    let Some((waiting, again)) = inner.lock().link.lost(generation, reason) else { return };
     for w in waiting {
         let _ = w.send(Err(MicroserviceError::Disconnected));
     }
@@ -333,10 +291,8 @@ fn on_disconnect(weak: &Weak<Inner>, generation: u64, reason: &str) {
                 std::thread::sleep(delay);
                 let Some(inner) = weak.upgrade() else { return };
                 let st = inner.lock();
-                if st.generation == generation && st.wanted {
-                    if let Some(c) = &st.client {
-                        let _ = c.connect();
-                    }
+                if let Some(c) = st.link.reconnect_target(generation) {
+                    let _ = c.connect();
                 }
             });
     }
@@ -362,18 +318,13 @@ impl App {
         name: &str,
         options: MicroserviceOptions,
     ) -> Result<Microservice, MicroserviceError> {
-        let ms = Microservice::new(name, options)?;
-        self.registry().insert(name, ms.clone())?;
-        ms.connect()?;
-        Ok(ms)
+        self.registry().register(name, options)
     }
 
     /// GOSF's `DeregisterMicroservice`: removes and disconnects microservice `name`; `None`
     /// for an unknown name (GOSF panicked).
     pub fn deregister_microservice(&self, name: &str) -> Option<Microservice> {
-        let ms = self.registry().remove(name)?;
-        ms.disconnect();
-        Some(ms)
+        self.registry().deregister(name)
     }
 
     /// GOSF's `GetMicroservice`: microservice `name`, if registered.
@@ -389,11 +340,20 @@ impl App {
     /// Disconnects every registered microservice (they stay registered). Part of
     /// [`App::shutdown`].
     pub fn disconnect_microservices(&self) {
-        let registry = self.registry();
-        for name in registry.names() {
-            if let Some(ms) = registry.get(&name) {
-                ms.disconnect();
-            }
-        }
+        self.registry().disconnect_all();
+    }
+}
+
+impl MicroserviceHandle for Microservice {
+    fn create(name: &str, options: MicroserviceOptions) -> Result<Self, MicroserviceError> {
+        Microservice::new(name, options)
+    }
+
+    fn connect(&self) -> Result<(), MicroserviceError> {
+        Microservice::connect(self)
+    }
+
+    fn disconnect(&self) {
+        Microservice::disconnect(self)
     }
 }

@@ -3,10 +3,10 @@
 use crate::gosf::App;
 use crate::sio_client::{AckError, SioClient, Socket};
 use glue_protocol::gosf::event_args;
-use glue_protocol::gosf::microservice::{read_response, reconnects_after, Calls, Registry};
+use glue_protocol::gosf::microservice::{
+    listener_event, read_response, Link, Listener, MicroserviceHandle, Registry,
+};
 use glue_protocol::gosf::{Message, MicroserviceError, MicroserviceOptions};
-use std::collections::BTreeMap;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 use tokio::sync::{oneshot, Notify};
@@ -15,20 +15,7 @@ use tokio::sync::{oneshot, Notify};
 /// [`Hub::extension`](glue_protocol::gosf::Hub::extension)).
 pub type Microservices = Registry<Microservice>;
 
-type Listener = Arc<dyn Fn(Message) + Send + Sync>;
-
-struct State {
-    /// The Socket.IO client, from `connect` until `disconnect`.
-    client: Option<SioClient>,
-    /// Bumped by every `connect` that creates a client and by `disconnect`: handlers of an
-    /// older client ignore their events.
-    generation: u64,
-    /// `connect` was called and `disconnect` was not.
-    wanted: bool,
-    listeners: BTreeMap<String, Listener>,
-    /// Calls waiting for an answer: told when the connection drops.
-    calls: Calls<oneshot::Sender<()>>,
-}
+type State = Link<SioClient, oneshot::Sender<()>>;
 
 struct Inner {
     name: String,
@@ -122,13 +109,7 @@ impl Microservice {
             inner: Arc::new(Inner {
                 name: name.to_owned(),
                 options,
-                state: Mutex::new(State {
-                    client: None,
-                    generation: 0,
-                    wanted: false,
-                    listeners: BTreeMap::new(),
-                    calls: Calls::default(),
-                }),
+                state: Mutex::new(State::default()),
                 connected: Notify::new(),
             }),
         })
@@ -152,34 +133,36 @@ impl Microservice {
     /// called within a tokio runtime.
     pub fn connect(&self) -> Result<(), MicroserviceError> {
         let mut st = self.inner.lock();
-        st.wanted = true;
-        if let Some(client) = &st.client {
+        if let Some(client) = st.want() {
             return client.connect().map_err(MicroserviceError::from);
         }
         let client = SioClient::connect(&self.inner.options.url, self.inner.options.client.clone())
             .map_err(|e| MicroserviceError::Connect(e.to_string()))?;
-        st.generation += 1;
-        let generation = st.generation;
-        let weak = Arc::downgrade(&self.inner);
-        client.on_connect(move || {
-            if let Some(inner) = weak.upgrade() {
-                if inner.lock().generation == generation {
-                    inner.connected.notify_waiters();
-                }
-            }
-        });
-        let weak = Arc::downgrade(&self.inner);
-        client.on_disconnect(move |reason| on_disconnect(&weak, generation, reason));
-        for (endpoint, handler) in &st.listeners {
-            install(&client, &self.inner.name, endpoint, handler.clone());
-        }
-        st.client = Some(client);
+        let name = &self.inner.name;
+        st.attach(
+            client,
+            |client, generation| {
+                let weak = Arc::downgrade(&self.inner);
+                client.on_connect(move || {
+                    if let Some(inner) = weak.upgrade() {
+                        if inner.lock().is_current(generation) {
+                            inner.connected.notify_waiters();
+                        }
+                    }
+                });
+                let weak = Arc::downgrade(&self.inner);
+                client.on_disconnect(move |reason| on_disconnect(&weak, generation, reason));
+            },
+            |client, endpoint, handler| {
+                client.on(endpoint, listener_event(name, endpoint, handler))
+            },
+        );
         Ok(())
     }
 
     /// Whether the connection is up now (GOSF's `Connected`).
     pub fn connected(&self) -> bool {
-        self.inner.lock().client.as_ref().is_some_and(|c| c.is_connected())
+        self.inner.lock().client().is_some_and(|c| c.is_connected())
     }
 
     /// Waits until connected, at most `timeout`; whether it is.
@@ -202,12 +185,7 @@ impl Microservice {
     /// [`connect`](Self::connect). Calls in flight end with
     /// [`MicroserviceError::Disconnected`]; listeners stay registered.
     pub fn disconnect(&self) {
-        let (client, waiting) = {
-            let mut st = self.inner.lock();
-            st.wanted = false;
-            st.generation += 1;
-            (st.client.take(), st.calls.drain())
-        };
+        let (client, waiting) = self.inner.lock().release();
         for w in waiting {
             let _ = w.send(());
         }
@@ -279,42 +257,20 @@ impl Microservice {
     pub fn listen(&self, endpoint: &str, handler: impl Fn(Message) + Send + Sync + 'static) {
         let handler: Listener = Arc::new(handler);
         let mut st = self.inner.lock();
-        st.listeners.insert(endpoint.to_owned(), handler.clone());
-        if let Some(client) = &st.client {
-            install(client, &self.inner.name, endpoint, handler);
+        if let Some(client) = st.listen(endpoint, handler.clone()) {
+            client.on(endpoint, listener_event(&self.inner.name, endpoint, handler));
         }
     }
 }
 
 /// The socket if connected.
 fn connected_socket(st: &State) -> Result<Socket, MicroserviceError> {
-    match &st.client {
-        Some(c) if c.is_connected() => Ok((**c).clone()),
-        _ => Err(MicroserviceError::NotConnected),
-    }
-}
-
-fn install(client: &SioClient, name: &str, endpoint: &str, handler: Listener) {
-    let (name, ep) = (name.to_owned(), endpoint.to_owned());
-    client.on(endpoint, move |args, _, _| match Message::from_args(&args) {
-        Ok(m) => {
-            if catch_unwind(AssertUnwindSafe(|| handler(m))).is_err() {
-                tracing::warn!("microservice {name}: the `{ep}` listener panicked");
-            }
-        }
-        Err(e) => tracing::warn!("microservice {name}: `{ep}` push dropped: {e}"),
-    });
+    st.connected(|c| c.is_connected()).map(|c| (**c).clone())
 }
 
 fn on_disconnect(weak: &Weak<Inner>, generation: u64, reason: &str) {
     let Some(inner) = weak.upgrade() else { return };
-    let (waiting, again) = {
-        let mut st = inner.lock();
-        if st.generation != generation {
-            return;
-        }
-        (st.calls.drain(), st.wanted && reconnects_after(reason))
-    };
+    let Some((waiting, again)) = inner.lock().lost(generation, reason) else { return };
     for w in waiting {
         let _ = w.send(());
     }
@@ -325,10 +281,8 @@ fn on_disconnect(weak: &Weak<Inner>, generation: u64, reason: &str) {
             tokio::time::sleep(delay).await;
             let Some(inner) = weak.upgrade() else { return };
             let st = inner.lock();
-            if st.generation == generation && st.wanted {
-                if let Some(c) = &st.client {
-                    let _ = c.connect();
-                }
+            if let Some(c) = st.reconnect_target(generation) {
+                let _ = c.connect();
             }
         });
     }
@@ -354,18 +308,13 @@ impl App {
         name: &str,
         options: MicroserviceOptions,
     ) -> Result<Microservice, MicroserviceError> {
-        let ms = Microservice::new(name, options)?;
-        self.registry().insert(name, ms.clone())?;
-        ms.connect()?;
-        Ok(ms)
+        self.registry().register(name, options)
     }
 
     /// GOSF's `DeregisterMicroservice`: removes and disconnects microservice `name`; `None`
     /// for an unknown name (GOSF panicked).
     pub fn deregister_microservice(&self, name: &str) -> Option<Microservice> {
-        let ms = self.registry().remove(name)?;
-        ms.disconnect();
-        Some(ms)
+        self.registry().deregister(name)
     }
 
     /// GOSF's `GetMicroservice`: microservice `name`, if registered.
@@ -381,11 +330,20 @@ impl App {
     /// Disconnects every registered microservice (they stay registered). Part of
     /// [`App::shutdown`].
     pub fn disconnect_microservices(&self) {
-        let registry = self.registry();
-        for name in registry.names() {
-            if let Some(ms) = registry.get(&name) {
-                ms.disconnect();
-            }
-        }
+        self.registry().disconnect_all();
+    }
+}
+
+impl MicroserviceHandle for Microservice {
+    fn create(name: &str, options: MicroserviceOptions) -> Result<Self, MicroserviceError> {
+        Microservice::new(name, options)
+    }
+
+    fn connect(&self) -> Result<(), MicroserviceError> {
+        Microservice::connect(self)
+    }
+
+    fn disconnect(&self) {
+        Microservice::disconnect(self)
     }
 }

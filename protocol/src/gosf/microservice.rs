@@ -38,8 +38,10 @@ use crate::sio::client::TlsVerify;
 use crate::sio::client::{
     DisconnectReason, SioClientError, SioClientOptions, TlsClientOptions, Transports,
 };
+use bytes::Bytes;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use thiserror::Error;
@@ -289,6 +291,173 @@ impl<M: Clone> Registry<M> {
     /// Removes and returns every entry, by name.
     pub fn drain(&self) -> Vec<(String, M)> {
         std::mem::take(&mut *self.lock()).into_iter().collect()
+    }
+}
+
+/// A handler of the events one endpoint pushes.
+pub type Listener = Arc<dyn Fn(Message) + Send + Sync>;
+
+/// The event handler that runs `handler` for each push on `endpoint` of microservice `name`:
+/// a push that is not one message object is logged and dropped; a panic is caught and logged.
+/// `R` is the runtime's ack responder (ignored).
+pub fn listener_event<R>(
+    name: &str,
+    endpoint: &str,
+    handler: Listener,
+) -> impl Fn(Vec<Value>, Vec<Bytes>, Option<R>) + Send + Sync + 'static {
+    let (name, ep) = (name.to_owned(), endpoint.to_owned());
+    move |args, _, _| match Message::from_args(&args) {
+        Ok(m) => {
+            if catch_unwind(AssertUnwindSafe(|| handler(m))).is_err() {
+                tracing::warn!("microservice {name}: the `{ep}` listener panicked");
+            }
+        }
+        Err(e) => tracing::warn!("microservice {name}: `{ep}` push dropped: {e}"),
+    }
+}
+
+/// The bookkeeping of one microservice connection, kept under the runtime's lock: its client
+/// `C` (from `connect` until `disconnect`), the generation its handlers check, whether it is
+/// wanted connected, the listeners (kept across clients) and the calls in flight (waiters `W`).
+pub struct Link<C, W> {
+    client: Option<C>,
+    /// Bumped by every new client and by `disconnect`: handlers of an older client ignore
+    /// their events.
+    generation: u64,
+    /// `connect` was called and `disconnect` was not.
+    wanted: bool,
+    listeners: BTreeMap<String, Listener>,
+    /// Calls waiting for an answer: told when the connection drops.
+    pub calls: Calls<W>,
+}
+
+impl<C, W> Default for Link<C, W> {
+    fn default() -> Self {
+        Link {
+            client: None,
+            generation: 0,
+            wanted: false,
+            listeners: BTreeMap::new(),
+            calls: Calls::default(),
+        }
+    }
+}
+
+impl<C, W> Link<C, W> {
+    /// The client, if any.
+    pub fn client(&self) -> Option<&C> {
+        self.client.as_ref()
+    }
+
+    /// `connect` was called: marks the link wanted; the current client, if any (else the
+    /// runtime starts one and hands it to [`attach`](Self::attach)).
+    pub fn want(&mut self) -> Option<&C> {
+        self.wanted = true;
+        self.client.as_ref()
+    }
+
+    /// Adopts a new client under a new generation: `on_generation(client, generation)` sets
+    /// the client's own handlers, then `install(client, endpoint, listener)` is called for
+    /// each listener.
+    pub fn attach(
+        &mut self,
+        client: C,
+        on_generation: impl FnOnce(&C, u64),
+        mut install: impl FnMut(&C, &str, Listener),
+    ) {
+        self.generation += 1;
+        on_generation(&client, self.generation);
+        for (endpoint, handler) in &self.listeners {
+            install(&client, endpoint, handler.clone());
+        }
+        self.client = Some(client);
+    }
+
+    /// Whether handlers of `generation` are the current client's.
+    pub fn is_current(&self, generation: u64) -> bool {
+        self.generation == generation
+    }
+
+    /// `disconnect`: unwanted, a new generation; the client to close and the calls to tell.
+    pub fn release(&mut self) -> (Option<C>, Vec<W>) {
+        self.wanted = false;
+        self.generation += 1;
+        (self.client.take(), self.calls.drain())
+    }
+
+    /// The client of `generation` disconnected with `reason`: the calls to tell and whether
+    /// to connect again after the reconnection delay (`None`: an older client, ignore).
+    pub fn lost(&mut self, generation: u64, reason: &str) -> Option<(Vec<W>, bool)> {
+        if self.generation != generation {
+            return None;
+        }
+        Some((self.calls.drain(), self.wanted && reconnects_after(reason)))
+    }
+
+    /// After the reconnection delay: the client to connect again, if it is still
+    /// `generation`'s and wanted.
+    pub fn reconnect_target(&self, generation: u64) -> Option<&C> {
+        if self.generation == generation && self.wanted {
+            self.client.as_ref()
+        } else {
+            None
+        }
+    }
+
+    /// Sets the listener of `endpoint` (replacing an earlier one); the current client, to
+    /// install it on.
+    pub fn listen(&mut self, endpoint: &str, handler: Listener) -> Option<&C> {
+        self.listeners.insert(endpoint.to_owned(), handler);
+        self.client.as_ref()
+    }
+
+    /// The client if `is_connected` says it is up, else [`MicroserviceError::NotConnected`].
+    pub fn connected(&self, is_connected: impl Fn(&C) -> bool) -> Result<&C, MicroserviceError> {
+        match &self.client {
+            Some(c) if is_connected(c) => Ok(c),
+            _ => Err(MicroserviceError::NotConnected),
+        }
+    }
+}
+
+/// What the app registry needs of a runtime's microservice handle.
+pub trait MicroserviceHandle: Clone + Sized {
+    /// A microservice `name` for `options`, not connected yet.
+    fn create(name: &str, options: MicroserviceOptions) -> Result<Self, MicroserviceError>;
+    /// Starts connecting.
+    fn connect(&self) -> Result<(), MicroserviceError>;
+    /// Closes the connection.
+    fn disconnect(&self);
+}
+
+impl<M: MicroserviceHandle> Registry<M> {
+    /// GOSF's `RegisterMicroservice`: creates `name`, stores it (refused, and not stored: a
+    /// taken name or a bad URL), then starts connecting it.
+    pub fn register(
+        &self,
+        name: &str,
+        options: MicroserviceOptions,
+    ) -> Result<M, MicroserviceError> {
+        let ms = M::create(name, options)?;
+        self.insert(name, ms.clone())?;
+        ms.connect()?;
+        Ok(ms)
+    }
+
+    /// GOSF's `DeregisterMicroservice`: removes and disconnects `name`.
+    pub fn deregister(&self, name: &str) -> Option<M> {
+        let ms = self.remove(name)?;
+        ms.disconnect();
+        Some(ms)
+    }
+
+    /// Disconnects every entry (they stay registered).
+    pub fn disconnect_all(&self) {
+        for name in self.names() {
+            if let Some(ms) = self.get(&name) {
+                ms.disconnect();
+            }
+        }
     }
 }
 
