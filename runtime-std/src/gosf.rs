@@ -26,13 +26,14 @@
 //! ```
 
 use crate::sio::{Payload, SioHandle, SioServer, SioServerOptions, SioSocket};
+use glue_protocol::gosf::app_core::AppCore;
 use glue_protocol::gosf::context::AppData;
 use glue_protocol::gosf::{
-    event_args, reply_message, ClientRequestError, Endpoints, FrameworkError, GosfSession,
+    event_args, reply_message, ClientRequestError, FrameworkError, GosfSession,
 };
 use std::net::SocketAddr;
 use std::ops::Deref;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -81,13 +82,7 @@ struct Running {
     thread: Option<JoinHandle<std::io::Result<()>>>,
 }
 
-struct Inner {
-    config: ServerConfig,
-    hub: Arc<Hub>,
-    endpoints: Arc<Endpoints<Controller>>,
-    plugins: Mutex<Vec<Arc<dyn Plugin<App>>>>,
-    running: Mutex<Option<Running>>,
-}
+type Inner = AppCore<SioHandle, Controller, App, Running>;
 
 /// The framework app (GOSF's global `App` and package functions, as a value). Cheap to
 /// clone. Dereferences to [`Hub`] for hooks, guards, clients, broadcast and context.
@@ -98,50 +93,37 @@ pub struct App {
 
 impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("App").field("config", &self.inner.config).finish_non_exhaustive()
+        f.debug_struct("App").field("config", &self.inner.config()).finish_non_exhaustive()
     }
 }
 
 impl Deref for App {
     type Target = Hub;
     fn deref(&self) -> &Hub {
-        &self.inner.hub
+        self.inner.hub()
     }
 }
 
 impl AppHandle for App {
     type Handle = SioHandle;
     fn hub(&self) -> &Arc<Hub> {
-        &self.inner.hub
+        self.inner.hub()
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl App {
     /// An app for `config` (validated: a bad configuration is a typed error), with the
     /// process environment as [`Env`].
     pub fn new(config: ServerConfig) -> Result<App, ConfigError> {
-        config.validate()?;
         let data = AppData { env: Env::from_pairs(std::env::vars()), configs: Configs::default() };
-        let hub = Hub::new(config.response_policy(), data);
-        hub.set_extension(Microservices::default());
-        Ok(App {
-            inner: Arc::new(Inner {
-                config,
-                hub,
-                endpoints: Arc::new(Endpoints::default()),
-                plugins: Mutex::new(Vec::new()),
-                running: Mutex::new(None),
-            }),
-        })
+        let inner = Inner::new(config, data)?;
+        inner.hub().set_extension(Microservices::default());
+        Ok(App { inner: Arc::new(inner) })
     }
 
     /// The configuration.
     pub fn config(&self) -> &ServerConfig {
-        &self.inner.config
+        self.inner.config()
     }
 
     /// GOSF's `LoadConfig(name, path)`: reads the JSON object file at `path` into the app
@@ -166,7 +148,7 @@ impl App {
         endpoint: &str,
         controller: impl Fn(&Client, &Request) -> Option<Message> + Send + Sync + 'static,
     ) -> Result<(), FrameworkError> {
-        self.inner.endpoints.insert(endpoint, Arc::new(controller))?;
+        self.inner.endpoints().insert(endpoint, Arc::new(controller))?;
         for client in self.clients() {
             self.route(&client, endpoint);
         }
@@ -175,28 +157,24 @@ impl App {
 
     /// The registered endpoint names, sorted.
     pub fn endpoints(&self) -> Vec<String> {
-        self.inner.endpoints.names()
+        self.inner.endpoints().names()
     }
 
     /// GOSF's `RegisterPlugin`: adds `plugin`, activated (in registration order) when the
     /// server starts — at once if it already runs — and deactivated on
     /// [`shutdown`](Self::shutdown).
     pub fn register_plugin(&self, plugin: impl Plugin<App> + 'static) {
-        let plugin: Arc<dyn Plugin<App>> = Arc::new(plugin);
-        lock(&self.inner.plugins).push(plugin.clone());
-        if lock(&self.inner.running).is_some() {
-            plugin.activate(self);
-        }
+        self.inner.register_plugin(self, Arc::new(plugin));
     }
 
     /// Starts serving on `host:port` + `path` on a thread of its own (TLS through rustls when
     /// `secure`, with the `ssl-cert` / `ssl-key` PEM files); activates the plugins first. Returns
     /// the bound address (useful with port 0).
     pub fn start(&self) -> Result<SocketAddr, ServeError> {
-        if lock(&self.inner.running).is_some() {
+        if self.inner.running().is_some() {
             return Err(ServeError::AlreadyStarted);
         }
-        let config = &self.inner.config;
+        let config = self.inner.config();
         let options =
             SioServerOptions { eio: config.to_eio_options()?, conn: config.sio_conn_config() };
         let tls = match config.tls() {
@@ -217,40 +195,36 @@ impl App {
                 None => s.serve_tcp(listener),
             }
         })?;
-        *lock(&self.inner.running) = Some(Running { server, addr, thread: Some(thread) });
+        *self.inner.running() = Some(Running { server, addr, thread: Some(thread) });
         Ok(addr)
     }
 
     /// Activates the plugins, creates the server and attaches the framework namespace.
     fn prepare(&self, options: SioServerOptions) -> SioServer {
-        let plugins = lock(&self.inner.plugins).clone();
-        for p in &plugins {
-            tracing::debug!("gosf: activating plugin {}", p.name());
-            p.activate(self);
-        }
+        self.inner.activate_plugins(self);
         let server = SioServer::new(options);
-        let ns = server.of(&self.inner.config.namespace);
-        self.inner.hub.attach(ns.clone());
+        let ns = server.of(&self.inner.config().namespace);
+        self.inner.hub().attach(ns.clone());
         let app = self.clone();
         ns.on_connection(move |socket| app.connection(socket));
         server
     }
 
     fn connection(&self, socket: SioSocket) {
-        let client = self.inner.hub.register(socket.clone());
-        for endpoint in self.inner.endpoints.names() {
+        let client = self.inner.hub().register(socket.clone());
+        for endpoint in self.inner.endpoints().names() {
             self.route(&client, &endpoint);
         }
-        let hub = self.inner.hub.clone();
+        let hub = self.inner.hub().clone();
         let c = client.clone();
         socket.on_disconnect(move |_, _| hub.disconnected(&c));
-        self.inner.hub.connected(&client);
+        self.inner.hub().connected(&client);
     }
 
     /// Routes `endpoint` of `client`'s socket to the request cycle (on its dispatch thread).
     fn route(&self, client: &Client, endpoint: &str) {
         let (hub, endpoints, c) =
-            (self.inner.hub.clone(), self.inner.endpoints.clone(), client.clone());
+            (self.inner.hub().clone(), self.inner.endpoints().clone(), client.clone());
         let name = endpoint.to_owned();
         client.socket().on(endpoint, move |_, payload, ack| {
             hub.handle_sync(&endpoints, &c, &name, payload, ack, Instant::now(), |f, client, r| {
@@ -261,14 +235,14 @@ impl App {
 
     /// The address the server is bound to, once started.
     pub fn local_addr(&self) -> Option<SocketAddr> {
-        lock(&self.inner.running).as_ref().map(|r| r.addr)
+        self.inner.running().as_ref().map(|r| r.addr)
     }
 
     /// [`start`](Self::start), then serves until [`shutdown`](Self::shutdown) (from another
     /// thread) or an I/O error of the listener.
     pub fn run(&self) -> Result<(), ServeError> {
         self.start()?;
-        let thread = lock(&self.inner.running).as_mut().and_then(|r| r.thread.take());
+        let thread = self.inner.running().as_mut().and_then(|r| r.thread.take());
         match thread {
             Some(t) => match t.join() {
                 Ok(r) => r.map_err(ServeError::Io),
@@ -281,12 +255,9 @@ impl App {
     /// GOSF's `Shutdown`: deactivates the plugins (in registration order), then stops the
     /// server, closing every connection and waiting up to `grace` for them to end.
     pub fn shutdown(&self, grace: Duration) {
-        let plugins = lock(&self.inner.plugins).clone();
-        for p in &plugins {
-            p.deactivate(self);
-        }
+        self.inner.deactivate_plugins(self);
         self.disconnect_microservices();
-        let running = lock(&self.inner.running).take();
+        let running = self.inner.running().take();
         if let Some(r) = running {
             r.server.release(grace);
             if let Some(t) = r.thread {

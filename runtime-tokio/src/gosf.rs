@@ -27,6 +27,7 @@
 //! ```
 
 use crate::sio::{AckResponder, Payload, SioHandle, SioServer, SioServerOptions, SioSocket};
+use glue_protocol::gosf::app_core::AppCore;
 use glue_protocol::gosf::context::AppData;
 use glue_protocol::gosf::{
     event_args, reply_message, ClientRequestError, Endpoints, FrameworkError, GosfSession, Outcome,
@@ -37,7 +38,7 @@ use std::net::SocketAddr;
 use std::ops::Deref;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
@@ -95,13 +96,7 @@ struct Running {
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
-struct Inner {
-    config: ServerConfig,
-    hub: Arc<Hub>,
-    endpoints: Arc<Endpoints<Controller>>,
-    plugins: Mutex<Vec<Arc<dyn Plugin<App>>>>,
-    running: Mutex<Option<Running>>,
-}
+type Inner = AppCore<SioHandle, Controller, App, Running>;
 
 /// The framework app (GOSF's global `App` and package functions, as a value). Cheap to
 /// clone. Dereferences to [`Hub`] for hooks, guards, clients, broadcast and context.
@@ -112,50 +107,37 @@ pub struct App {
 
 impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("App").field("config", &self.inner.config).finish_non_exhaustive()
+        f.debug_struct("App").field("config", &self.inner.config()).finish_non_exhaustive()
     }
 }
 
 impl Deref for App {
     type Target = Hub;
     fn deref(&self) -> &Hub {
-        &self.inner.hub
+        self.inner.hub()
     }
 }
 
 impl AppHandle for App {
     type Handle = SioHandle;
     fn hub(&self) -> &Arc<Hub> {
-        &self.inner.hub
+        self.inner.hub()
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl App {
     /// An app for `config` (validated: a bad configuration is a typed error), with the
     /// process environment as [`Env`].
     pub fn new(config: ServerConfig) -> Result<App, ConfigError> {
-        config.validate()?;
         let data = AppData { env: Env::from_pairs(std::env::vars()), configs: Configs::default() };
-        let hub = Hub::new(config.response_policy(), data);
-        hub.set_extension(Microservices::default());
-        Ok(App {
-            inner: Arc::new(Inner {
-                config,
-                hub,
-                endpoints: Arc::new(Endpoints::default()),
-                plugins: Mutex::new(Vec::new()),
-                running: Mutex::new(None),
-            }),
-        })
+        let inner = Inner::new(config, data)?;
+        inner.hub().set_extension(Microservices::default());
+        Ok(App { inner: Arc::new(inner) })
     }
 
     /// The configuration.
     pub fn config(&self) -> &ServerConfig {
-        &self.inner.config
+        self.inner.config()
     }
 
     /// GOSF's `LoadConfig(name, path)`: reads the JSON object file at `path` into the app
@@ -180,7 +162,7 @@ impl App {
         Fut: Future<Output = Option<Message>> + Send + 'static,
     {
         let c: Controller = Arc::new(move |client, request| Box::pin(controller(client, request)));
-        self.inner.endpoints.insert(endpoint, c)?;
+        self.inner.endpoints().insert(endpoint, c)?;
         for client in self.clients() {
             if let Some(q) = client.get::<Queue>() {
                 route(&client, endpoint, q);
@@ -204,28 +186,24 @@ impl App {
 
     /// The registered endpoint names, sorted.
     pub fn endpoints(&self) -> Vec<String> {
-        self.inner.endpoints.names()
+        self.inner.endpoints().names()
     }
 
     /// GOSF's `RegisterPlugin`: adds `plugin`, activated (in registration order) when the
     /// server starts — at once if it already runs — and deactivated on
     /// [`shutdown`](Self::shutdown).
     pub fn register_plugin(&self, plugin: impl Plugin<App> + 'static) {
-        let plugin: Arc<dyn Plugin<App>> = Arc::new(plugin);
-        lock(&self.inner.plugins).push(plugin.clone());
-        if lock(&self.inner.running).is_some() {
-            plugin.activate(self);
-        }
+        self.inner.register_plugin(self, Arc::new(plugin));
     }
 
     /// Starts serving on `host:port` + `path` (TLS through rustls when `secure`, with the
     /// `ssl-cert` / `ssl-key` PEM files); activates the plugins first. Returns the bound address
     /// (useful with port 0). Must be called within a tokio runtime.
     pub async fn start(&self) -> Result<SocketAddr, ServeError> {
-        if lock(&self.inner.running).is_some() {
+        if self.inner.running().is_some() {
             return Err(ServeError::AlreadyStarted);
         }
-        let config = &self.inner.config;
+        let config = self.inner.config();
         let options =
             SioServerOptions { eio: config.to_eio_options()?, conn: config.sio_conn_config() };
         let tls = match config.tls() {
@@ -244,50 +222,46 @@ impl App {
             Some(tls) => tokio::spawn(async move { s.serve_tls(listener, tls).await }),
             None => tokio::spawn(async move { s.serve_tcp(listener).await }),
         };
-        *lock(&self.inner.running) = Some(Running { server, addr, task: Some(task) });
+        *self.inner.running() = Some(Running { server, addr, task: Some(task) });
         Ok(addr)
     }
 
     /// Activates the plugins, creates the server and attaches the framework namespace.
     fn prepare(&self, options: SioServerOptions) -> SioServer {
-        let plugins = lock(&self.inner.plugins).clone();
-        for p in &plugins {
-            tracing::debug!("gosf: activating plugin {}", p.name());
-            p.activate(self);
-        }
+        self.inner.activate_plugins(self);
         let server = SioServer::new(options);
-        let ns = server.of(&self.inner.config.namespace);
-        self.inner.hub.attach(ns.clone());
+        let ns = server.of(&self.inner.config().namespace);
+        self.inner.hub().attach(ns.clone());
         let app = self.clone();
         ns.on_connection(move |socket| app.connection(socket));
         server
     }
 
     fn connection(&self, socket: SioSocket) {
-        let client = self.inner.hub.register(socket.clone());
+        let client = self.inner.hub().register(socket.clone());
         let (tx, rx) = mpsc::unbounded_channel();
         let queue = Queue(tx);
         client.set(queue.clone());
-        for endpoint in self.inner.endpoints.names() {
+        for endpoint in self.inner.endpoints().names() {
             route(&client, &endpoint, queue.clone());
         }
         socket.on_disconnect(move |_, _| {
             let _ = queue.0.send(Job::Disconnect);
         });
-        self.inner.hub.connected(&client);
-        tokio::spawn(worker(self.inner.hub.clone(), self.inner.endpoints.clone(), client, rx));
+        self.inner.hub().connected(&client);
+        tokio::spawn(worker(self.inner.hub().clone(), self.inner.endpoints().clone(), client, rx));
     }
 
     /// The address the server is bound to, once started.
     pub fn local_addr(&self) -> Option<SocketAddr> {
-        lock(&self.inner.running).as_ref().map(|r| r.addr)
+        self.inner.running().as_ref().map(|r| r.addr)
     }
 
     /// [`start`](Self::start), then serves until [`shutdown`](Self::shutdown) (or an I/O
     /// error of the listener).
     pub async fn run(&self) -> Result<(), ServeError> {
         self.start().await?;
-        let task = lock(&self.inner.running).as_mut().and_then(|r| r.task.take());
+        let task = self.inner.running().as_mut().and_then(|r| r.task.take());
         match task {
             Some(t) => match t.await {
                 Ok(r) => r.map_err(ServeError::Io),
@@ -300,12 +274,9 @@ impl App {
     /// GOSF's `Shutdown`: deactivates the plugins (in registration order), then stops the
     /// server, closing every connection and waiting up to `grace` for them to end.
     pub async fn shutdown(&self, grace: Duration) {
-        let plugins = lock(&self.inner.plugins).clone();
-        for p in &plugins {
-            p.deactivate(self);
-        }
+        self.inner.deactivate_plugins(self);
         self.disconnect_microservices();
-        let running = lock(&self.inner.running).take();
+        let running = self.inner.running().take();
         if let Some(r) = running {
             r.server.release(grace).await;
             if let Some(t) = r.task {

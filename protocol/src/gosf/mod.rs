@@ -97,6 +97,7 @@
 //! | `ArrayContainsString(a, v)` | not reproduced: `slice::contains` |
 
 pub mod app;
+pub mod app_core;
 pub mod config;
 pub mod context;
 mod error;
