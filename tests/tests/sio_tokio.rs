@@ -250,3 +250,30 @@ async fn volatile_broadcasts_skip_transports_that_cannot_take_them() {
     );
     assert_eq!(http(&addr, &poll).await, (200, "7:42[\"n\"]".to_owned()));
 }
+
+#[tokio::test]
+async fn typed_payloads_through_serde() {
+    #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+    struct Point {
+        x: i32,
+        #[serde(rename = "yCoord")]
+        y: i32,
+    }
+    let server = SioServer::new(options(5_000));
+    server.of("/").on_connection(|socket| {
+        socket.on("point", |s, p, _| {
+            let mut pt: Point = p.arg(0).expect("a point");
+            pt.x += 1;
+            s.emit_json("point", &pt).unwrap();
+        });
+    });
+    let addr = start(&server).await;
+    let (mut ws, _) = ws_client(&addr).await;
+    ws.send(Message::Text("42[\"point\",{\"x\":1,\"yCoord\":5}]".into())).await.unwrap();
+    assert_eq!(text(&mut ws).await, "42[\"point\",{\"x\":2,\"yCoord\":5}]");
+    assert_eq!(
+        Payload::json(&Point { x: 0, y: 1 }).unwrap().arg::<Point>(0).unwrap(),
+        Point { x: 0, y: 1 }
+    );
+    assert!(Payload::default().arg::<Point>(0).is_err());
+}

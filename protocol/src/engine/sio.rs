@@ -62,6 +62,25 @@ pub enum EmitError {
     /// Too many requests wait for acks.
     #[error("too many pending acks")]
     TooManyAcks,
+    /// A typed value did not serialise to JSON.
+    #[error("JSON: {0}")]
+    Json(String),
+}
+
+impl Payload {
+    /// One JSON argument made from a typed value (serde).
+    pub fn json<T: serde::Serialize + ?Sized>(value: &T) -> Result<Payload, EmitError> {
+        let v = serde_json::to_value(value).map_err(|e| EmitError::Json(e.to_string()))?;
+        Ok(Payload { args: vec![v], bins: Vec::new() })
+    }
+
+    /// Argument `index` as a typed value (serde; by JSON names).
+    pub fn arg<T: serde::de::DeserializeOwned>(
+        &self,
+        index: usize,
+    ) -> Result<T, serde_json::Error> {
+        T::deserialize(self.args.get(index).unwrap_or(&Value::Null))
+    }
 }
 
 impl From<SendError> for EmitError {
@@ -596,6 +615,15 @@ impl<H: SioSession> SioSocket<H> {
     pub fn emit_volatile(&self, event: &str, args: Vec<Value>) -> Result<(), EmitError> {
         let packet = SioPacket::event(&self.ns.name, event, args, Vec::new(), None)?;
         self.send_packets_if(&encode_packet(&packet), true)
+    }
+
+    /// Emits `event` with one argument made from a typed value (serde).
+    pub fn emit_json<T: serde::Serialize + ?Sized>(
+        &self,
+        event: &str,
+        value: &T,
+    ) -> Result<(), EmitError> {
+        self.emit(event, Payload::json(value)?.args)
     }
 
     /// Emits `event` with JSON `args`.
