@@ -3,6 +3,10 @@
 //! verification mode, the shared-stream TLS under concurrent reads and writes, and the Node
 //! socket.io-client 2.5.0 (tests/sio/tls.test.js).
 
+#[path = "../../runtime-tokio/tests/tls_support/mod.rs"]
+mod tls_support;
+use tls_support::{certificates, node_tls_script};
+
 use glue_std::glue::GlueStream;
 use glue_std::protocol::eio::client::Transport;
 use glue_std::sio::{SioServer, SioServerOptions};
@@ -16,21 +20,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(10);
-
-/// A test CA, and a server certificate it signed for `localhost` and `127.0.0.1`: (CA PEM,
-/// server chain PEM, server key PEM).
-fn certificates() -> (String, String, String) {
-    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name.push(DnType::CommonName, "glue-rs test CA");
-    let ca = ca.self_signed(&ca_key).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let params = CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
-    let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
-    (ca.pem(), cert.pem(), key.serialize_pem())
-}
 
 /// Our server over TLS on an ephemeral port: `echo` acks its arguments back; counts the
 /// connections whose handshake says `secure`.
@@ -293,18 +282,10 @@ fn tls_stream_reads_and_writes_from_different_threads() {
 
 /// The Node socket.io-client 2.5.0 over `wss` and over `https` polling + upgrade, verifying
 /// with the test CA (tests/sio/tls.test.js). Needs `node` and `tests/sio/node_modules`
-/// (`cd tests/sio && npm ci`); skipped without them unless `CI` is set.
+/// (`cd tests/sio && npm ci`); the test fails without them.
 #[test]
 fn node_socket_io_client_over_tls() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let script = root.join("tests/sio/tls.test.js");
-    let modules = root.join("tests/sio/node_modules/socket.io-client");
-    let node = std::process::Command::new("node").arg("--version").output();
-    if node.is_err() || !modules.exists() {
-        assert!(std::env::var_os("CI").is_none(), "node or tests/sio/node_modules missing");
-        eprintln!("skipped: node or tests/sio/node_modules missing (cd tests/sio && npm ci)");
-        return;
-    }
+    let script = node_tls_script();
     let s = server();
     let dir = std::env::temp_dir().join(format!("glue-tls-std-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

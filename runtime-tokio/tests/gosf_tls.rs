@@ -2,6 +2,9 @@
 //! (rcgen), written to PEM files as `ssl-cert` / `ssl-key`; our client over `wss` and over
 //! `https` polling + upgrade, verifying against the test CA.
 
+mod tls_support;
+use tls_support::certificate_files;
+
 use glue_tokio::gosf::{App, Message, MicroserviceOptions, ServerConfig};
 use glue_tokio::sio_client::{
     SioClient, SioClientOptions, TlsClientOptions, TlsVerify, Transports,
@@ -10,27 +13,11 @@ use serde_json::{json, Value};
 use std::time::Duration;
 use tokio::time::timeout;
 
-fn certificates(dir: &std::path::Path) -> (String, String, String) {
-    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name.push(DnType::CommonName, "glue-rs gosf test CA");
-    let ca = ca.self_signed(&ca_key).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let params = CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
-    let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
-    let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
-    std::fs::write(&cert_path, cert.pem()).unwrap();
-    std::fs::write(&key_path, key.serialize_pem()).unwrap();
-    (ca.pem(), cert_path.display().to_string(), key_path.display().to_string())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gosf_serves_https_and_wss() {
     let dir = std::env::temp_dir().join(format!("glue-gosf-tls-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let (ca, cert, key) = certificates(&dir);
+    let (ca, cert, key) = certificate_files(&dir);
     // `secure` without the files is refused before serving.
     assert!(ServerConfig::builder().secure(true).build().is_err());
     let config = ServerConfig::builder()

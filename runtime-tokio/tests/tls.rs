@@ -2,6 +2,9 @@
 //! server certificate generated here with rcgen), our client with each verification mode, and
 //! the Node socket.io-client 2.5.0 (tests/sio/tls.test.js).
 
+mod tls_support;
+use tls_support::{certificates, node_tls_script};
+
 use glue_tokio::sio::{SioServer, SioServerOptions};
 use glue_tokio::sio_client::{
     json, SioClient, SioClientEvent, SioClientOptions, TlsClientOptions, TlsVerify, Transports,
@@ -14,21 +17,6 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 use tokio::time::timeout;
 
 const WAIT: Duration = Duration::from_secs(10);
-
-/// A test CA, and a server certificate it signed for `localhost` and `127.0.0.1`: (CA PEM,
-/// server chain PEM, server key PEM).
-fn certificates() -> (String, String, String) {
-    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name.push(DnType::CommonName, "glue-rs test CA");
-    let ca = ca.self_signed(&ca_key).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let params = CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
-    let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
-    (ca.pem(), cert.pem(), key.serialize_pem())
-}
 
 /// Our server over TLS on an ephemeral port: `echo` acks its arguments back; counts the
 /// connections whose handshake says `secure`.
@@ -206,19 +194,11 @@ async fn a_stalled_handshake_does_not_block_others() {
 
 /// The Node socket.io-client 2.5.0 over `wss` and over `https` polling + upgrade, verifying
 /// with the test CA (tests/sio/tls.test.js). Needs `node` and `tests/sio/node_modules`
-/// (`cd tests/sio && npm ci`); skipped without them unless `CI` is set.
+/// (`cd tests/sio && npm ci`); the test fails without them.
 #[tokio::test]
 async fn node_socket_io_client_over_tls() {
     let s = server().await;
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let script = root.join("tests/sio/tls.test.js");
-    let modules = root.join("tests/sio/node_modules/socket.io-client");
-    let node = std::process::Command::new("node").arg("--version").output();
-    if node.is_err() || !modules.exists() {
-        assert!(std::env::var_os("CI").is_none(), "node or tests/sio/node_modules missing");
-        eprintln!("skipped: node or tests/sio/node_modules missing (cd tests/sio && npm ci)");
-        return;
-    }
+    let script = node_tls_script();
     let dir = std::env::temp_dir().join(format!("glue-tls-tokio-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let ca = dir.join("ca.pem");
